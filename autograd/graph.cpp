@@ -1,0 +1,85 @@
+#include "autograd/graph.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+
+namespace ag {
+
+namespace {
+
+// Every node reachable from `output`, leaves first then ops in tape order, with a short id each.
+template <class T>
+std::vector<const Node<T>*> nodes_of(const Variable<T>& output) {
+  std::vector<const Node<T>*> found, stack{output.node().get()};
+  std::map<const Node<T>*, bool> seen{{output.node().get(), true}};
+  while (!stack.empty()) {
+    const Node<T>* n = stack.back();
+    stack.pop_back();
+    found.push_back(n);
+    for (const Variable<T>& in : n->inputs) {
+      if (!seen[in.node().get()]) {
+        seen[in.node().get()] = true;
+        stack.push_back(in.node().get());
+      }
+    }
+  }
+  std::stable_sort(found.begin(), found.end(),
+                   [](const Node<T>* a, const Node<T>* b) { return a->tape_position < b->tape_position; });
+  return found;
+}
+
+template <class T>
+std::string values(const Tensor<T>& t, std::size_t max_values) {
+  if (t.size() > max_values) return "...";
+  return fmt::format("{}", fmt::join(std::vector<T>(t.begin(), t.end()), ", "));
+}
+
+}  // namespace
+
+template <class T>
+std::string to_dot(const Variable<T>& output, std::size_t max_values) {
+  const auto nodes = nodes_of(output);
+  std::map<const Node<T>*, std::size_t> id;
+  for (const Node<T>* n : nodes) id.emplace(n, id.size());
+  std::string out = "digraph autograd {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n";
+  for (const Node<T>* n : nodes) {
+    const std::string shape = shape_str(to_shape(n->value.shape()));
+    const std::string value = values(n->value, max_values);
+    if (n->op) {
+      out += fmt::format("  n{} [shape=ellipse, label=\"{}\\n{}\\n{}\"];\n", id[n], n->op, shape, value);
+    } else {
+      const std::string grad = n->grad.defined() ? "\\ngrad " + values(n->grad.value(), max_values) : "";
+      out += fmt::format("  n{} [shape=box{}, label=\"leaf {}\\n{}{}\"];\n", id[n],
+                         n->requires_grad ? ", style=filled, fillcolor=lightblue" : "", shape, value, grad);
+    }
+    for (const Variable<T>& in : n->inputs) out += fmt::format("  n{} -> n{};\n", id[in.node().get()], id[n]);
+  }
+  return out + "}\n";
+}
+
+template <class T>
+std::string graph_table(const Variable<T>& output, std::size_t max_values) {
+  const auto nodes = nodes_of(output);
+  std::map<const Node<T>*, std::size_t> id;
+  for (const Node<T>* n : nodes) id.emplace(n, id.size());
+  std::string out = fmt::format("{:>4}  {:<14} {:<12} {:<12} {:<28} {}\n", "id", "op", "shape", "inputs", "value", "grad");
+  for (const Node<T>* n : nodes) {
+    std::vector<std::size_t> ins;
+    for (const Variable<T>& in : n->inputs) ins.push_back(id[in.node().get()]);
+    const std::string op = n->op ? n->op : (n->requires_grad ? "leaf (grad)" : "leaf");
+    const std::string grad = n->grad.defined() ? values(n->grad.value(), max_values) : "";
+    out += fmt::format("{:>4}  {:<14} {:<12} {:<12} {:<28} {}\n", id[n], op, shape_str(to_shape(n->value.shape())),
+                       fmt::format("{}", fmt::join(ins, ",")), values(n->value, max_values), grad);
+  }
+  return out;
+}
+
+template std::string to_dot(const Variable<float>&, std::size_t);
+template std::string to_dot(const Variable<double>&, std::size_t);
+template std::string graph_table(const Variable<float>&, std::size_t);
+template std::string graph_table(const Variable<double>&, std::size_t);
+
+}  // namespace ag

@@ -1,0 +1,81 @@
+// Arithmetic, broadcasting like numpy. Rules give gradients in the output's shape; the engine
+// sums them back to each input's shape.
+//
+//   add(a, b)   a: g          b: g
+//   sub(a, b)   a: g          b: -g
+//   mul(a, b)   a: g * b      b: g * a
+//   div(a, b)   a: g / b      b: -g * y / b
+//   neg(a)      a: -g
+//   pow(a, b)   a: g * b * a^(b-1)      b: g * y * log(a)
+#include "autograd/ops/common.hpp"
+
+namespace ag {
+
+using detail::elementwise;
+
+template <class T>
+Variable<T> add(const Variable<T>& a, const Variable<T>& b) {
+  return record<T>("add", elementwise("add", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x + y); }),
+                   {a, b}, [](const BackwardContext<T>& c) { return grads(c.grad, c.grad); });
+}
+
+template <class T>
+Variable<T> sub(const Variable<T>& a, const Variable<T>& b) {
+  return record<T>("sub", elementwise("sub", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x - y); }),
+                   {a, b}, [](const BackwardContext<T>& c) {
+                     return grads(c.grad, c.needs(1) ? neg(c.grad) : Variable<T>());
+                   });
+}
+
+template <class T>
+Variable<T> mul(const Variable<T>& a, const Variable<T>& b) {
+  return record<T>("mul", elementwise("mul", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x * y); }),
+                   {a, b}, [](const BackwardContext<T>& c) {
+                     return grads(c.needs(0) ? mul(c.grad, c.in[1]) : Variable<T>(),
+                                  c.needs(1) ? mul(c.grad, c.in[0]) : Variable<T>());
+                   });
+}
+
+template <class T>
+Variable<T> div(const Variable<T>& a, const Variable<T>& b) {
+  return record<T>("div", elementwise("div", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x / y); }),
+                   {a, b}, [](const BackwardContext<T>& c) {
+                     return grads(c.needs(0) ? div(c.grad, c.in[1]) : Variable<T>(),
+                                  c.needs(1) ? neg(div(mul(c.grad, c.out), c.in[1])) : Variable<T>());
+                   });
+}
+
+template <class T>
+Variable<T> neg(const Variable<T>& a) {
+  return record<T>("neg", Tensor<T>(-a.value()), {a},
+                   [](const BackwardContext<T>& c) { return grads(neg(c.grad)); });
+}
+
+template <class T>
+Variable<T> pow(const Variable<T>& a, const Variable<T>& b) {
+  return record<T>(
+      "pow", elementwise("pow", a, b, [](const auto& x, const auto& y) { return Tensor<T>(xt::pow(x, y)); }), {a, b},
+      [](const BackwardContext<T>& c) {
+        const Variable<T>& base = c.in[0];
+        const Variable<T>& exponent = c.in[1];
+        return grads(c.needs(0) ? mul(c.grad, mul(exponent, pow(base, sub(exponent, constant<T>(1))))) : Variable<T>(),
+                     c.needs(1) ? mul(c.grad, mul(c.out, log(base))) : Variable<T>());
+      });
+}
+
+template <class T>
+Variable<T> pow(const Variable<T>& a, Scalar<T> exponent) {
+  return pow(a, constant<T>(exponent));
+}
+
+#define AG_ARITHMETIC(T)                                                      \
+  template Variable<T> add(const Variable<T>&, const Variable<T>&);           \
+  template Variable<T> sub(const Variable<T>&, const Variable<T>&);           \
+  template Variable<T> mul(const Variable<T>&, const Variable<T>&);           \
+  template Variable<T> div(const Variable<T>&, const Variable<T>&);           \
+  template Variable<T> neg(const Variable<T>&);                               \
+  template Variable<T> pow(const Variable<T>&, const Variable<T>&);           \
+  template Variable<T> pow(const Variable<T>&, Scalar<T>);
+AG_INSTANTIATE(AG_ARITHMETIC)
+
+}  // namespace ag

@@ -1,0 +1,83 @@
+// Helpers shared by the op implementations; not part of the public API.
+#pragma once
+
+#include "autograd/ops.hpp"
+#include "autograd/tape.hpp"
+
+#include <xtensor/xbroadcast.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xmath.hpp>
+
+namespace ag::detail {
+
+// Throws ShapeError naming `op` unless the operands broadcast; equal shapes, the common case,
+// cost one comparison.
+template <class A, class B>
+void check_broadcast(const char* op, const A& a, const B& b) {
+  if (a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin())) return;
+  broadcast_shapes(op, to_shape(a), to_shape(b));
+}
+
+// The value of a binary elementwise op, after its shape check.
+template <class T, class F>
+Tensor<T> elementwise(const char* op, const Variable<T>& a, const Variable<T>& b, F f) {
+  check_broadcast(op, a.value().shape(), b.value().shape());
+  return f(a.value(), b.value());
+}
+
+// Reduces `in` to `kept` (same rank, reduced axes 1, or a shape missing leading axes) with
+// `combine(acc, x)`, starting from `init`. One pass over the input in memory order; along the
+// innermost axis the loop is either elementwise (kept) or a running fold (reduced), both of which
+// the compiler vectorises. xtensor's own reducers are avoided: in 0.24 they crash on 0-d results.
+template <class T, class Combine>
+Tensor<T> reduce_to(const Tensor<T>& in, const Shape& kept, T init, Combine combine) {
+  const Shape shape = to_shape(in.shape());
+  Tensor<T> out = full<T>(kept, init);
+  if (in.size() == 0) return out;
+  const std::size_t rank = shape.size(), lead = rank - kept.size();
+  if (rank == 0) {
+    out.data()[0] = combine(init, in.data()[0]);
+    return out;
+  }
+  // The output's stride along each input axis: 0 on axes that are reduced.
+  std::vector<std::size_t> out_stride(rank, 0);
+  for (std::size_t i = rank, s = 1; i-- > lead;) {
+    if (kept[i - lead] != 1 || shape[i] == 1) out_stride[i] = s;
+    s *= kept[i - lead];
+  }
+  const std::size_t inner = shape[rank - 1];
+  const bool inner_kept = out_stride[rank - 1] != 0;
+  std::vector<std::size_t> index(rank, 0);
+  const T* src = in.data();
+  T* dst = out.data();
+  std::size_t o = 0;
+  for (std::size_t done = 0; done < in.size(); done += inner, src += inner) {
+    if (inner_kept) {
+      for (std::size_t j = 0; j < inner; ++j) dst[o + j] = combine(dst[o + j], src[j]);
+    } else {
+      T acc = dst[o];
+      for (std::size_t j = 0; j < inner; ++j) acc = combine(acc, src[j]);
+      dst[o] = acc;
+    }
+    // Advance the index over the outer axes like an odometer, keeping the output offset in step.
+    for (std::size_t axis = rank - 1; axis-- > 0;) {
+      o += out_stride[axis];
+      if (++index[axis] < shape[axis]) break;
+      o -= out_stride[axis] * shape[axis];
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+template <class T>
+Variable<T> zeros_like(const Variable<T>& a) {
+  return Variable<T>(full<T>(a.shape(), T(0)));
+}
+
+}  // namespace ag::detail
+
+// Explicit instantiation of an op for both scalar types of the engine.
+#define AG_INSTANTIATE(macro) \
+  macro(float)                \
+  macro(double)

@@ -1,0 +1,131 @@
+// Elementwise functions. y is the op's output, g the gradient arriving at it.
+//
+//   exp(a)           a: g * y
+//   log(a)           a: g / a
+//   sqrt(a)          a: g / (2 y)
+//   abs(a)           a: g * sign(a)             (0 at a = 0, as in PyTorch)
+//   tanh(a)          a: g * (1 - y^2)
+//   sigmoid(a)       a: g * y * (1 - y)
+//   relu(a)          a: g * [a > 0]             (0 at a = 0)
+//   softplus(a)      a: g * sigmoid(a)
+//   log_sigmoid(a)   a: g * sigmoid(-a)
+//   step(a)          a: 0
+//   clamp(a, lo, hi) a: g * [lo <= a <= hi]
+//
+// Masks such as [a > 0] are constants of the graph, so every rule here is itself
+// differentiable: second derivatives come out right away from the kinks.
+#include "autograd/ops/common.hpp"
+
+namespace ag {
+
+namespace {
+
+// A 0/1 tensor as a constant variable.
+template <class T, class E>
+Variable<T> mask(const E& condition) {
+  return Variable<T>(Tensor<T>(xt::cast<T>(condition)));
+}
+
+}  // namespace
+
+template <class T>
+Variable<T> exp(const Variable<T>& a) {
+  return record<T>("exp", Tensor<T>(xt::exp(a.value())), {a},
+                   [](const BackwardContext<T>& c) { return grads(mul(c.grad, c.out)); });
+}
+
+template <class T>
+Variable<T> log(const Variable<T>& a) {
+  return record<T>("log", Tensor<T>(xt::log(a.value())), {a},
+                   [](const BackwardContext<T>& c) { return grads(div(c.grad, c.in[0])); });
+}
+
+template <class T>
+Variable<T> sqrt(const Variable<T>& a) {
+  return record<T>("sqrt", Tensor<T>(xt::sqrt(a.value())), {a}, [](const BackwardContext<T>& c) {
+    return grads(div(c.grad, mul(constant<T>(2), c.out)));
+  });
+}
+
+template <class T>
+Variable<T> abs(const Variable<T>& a) {
+  return record<T>("abs", Tensor<T>(xt::abs(a.value())), {a}, [](const BackwardContext<T>& c) {
+    return grads(mul(c.grad, Variable<T>(Tensor<T>(xt::sign(c.in[0].value())))));
+  });
+}
+
+template <class T>
+Variable<T> tanh(const Variable<T>& a) {
+  return record<T>("tanh", Tensor<T>(xt::tanh(a.value())), {a}, [](const BackwardContext<T>& c) {
+    return grads(mul(c.grad, sub(constant<T>(1), mul(c.out, c.out))));
+  });
+}
+
+template <class T>
+Variable<T> sigmoid(const Variable<T>& a) {
+  // 1 / (1 + e^-a) overflows e^-a for a very negative; with e = e^-|a| <= 1 neither branch can.
+  const Tensor<T>& x = a.value();
+  const Tensor<T> e = xt::exp(-xt::abs(x));
+  Tensor<T> y = xt::where(x >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
+  return record<T>("sigmoid", std::move(y), {a}, [](const BackwardContext<T>& c) {
+    return grads(mul(c.grad, mul(c.out, sub(constant<T>(1), c.out))));
+  });
+}
+
+template <class T>
+Variable<T> relu(const Variable<T>& a) {
+  return record<T>("relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a}, [](const BackwardContext<T>& c) {
+    return grads(mul(c.grad, mask<T>(c.in[0].value() > T(0))));
+  });
+}
+
+template <class T>
+Variable<T> softplus(const Variable<T>& a) {
+  // log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for large a, no lost digits for small.
+  const Tensor<T>& x = a.value();
+  Tensor<T> y = xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x)));
+  return record<T>("softplus", std::move(y), {a},
+                   [](const BackwardContext<T>& c) { return grads(mul(c.grad, sigmoid(c.in[0]))); });
+}
+
+template <class T>
+Variable<T> log_sigmoid(const Variable<T>& a) {
+  // log(sigmoid(a)) = -softplus(-a) = min(a, 0) - log1p(e^-|a|).
+  const Tensor<T>& x = a.value();
+  Tensor<T> y = xt::minimum(x, T(0)) - xt::log1p(xt::exp(-xt::abs(x)));
+  return record<T>("log_sigmoid", std::move(y), {a},
+                   [](const BackwardContext<T>& c) { return grads(mul(c.grad, sigmoid(neg(c.in[0])))); });
+}
+
+template <class T>
+Variable<T> step(const Variable<T>& a) {
+  // The threshold unit: recorded so that it sits in the graph like any activation, with the
+  // derivative it has almost everywhere, 0. Learning through it takes the perceptron rule.
+  return record<T>("step", Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
+                   [](const BackwardContext<T>&) { return grads(Variable<T>()); });
+}
+
+template <class T>
+Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
+  if (lo > hi) throw std::invalid_argument("clamp: lo is greater than hi");
+  return record<T>("clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a}, [lo, hi](const BackwardContext<T>& c) {
+    const Tensor<T>& x = c.in[0].value();
+    return grads(mul(c.grad, mask<T>(x >= lo && x <= hi)));
+  });
+}
+
+#define AG_ELEMENTWISE(T)                                     \
+  template Variable<T> exp(const Variable<T>&);               \
+  template Variable<T> log(const Variable<T>&);               \
+  template Variable<T> sqrt(const Variable<T>&);              \
+  template Variable<T> abs(const Variable<T>&);               \
+  template Variable<T> tanh(const Variable<T>&);              \
+  template Variable<T> sigmoid(const Variable<T>&);           \
+  template Variable<T> relu(const Variable<T>&);              \
+  template Variable<T> softplus(const Variable<T>&);          \
+  template Variable<T> log_sigmoid(const Variable<T>&);       \
+  template Variable<T> step(const Variable<T>&);              \
+  template Variable<T> clamp(const Variable<T>&, Scalar<T>, Scalar<T>);
+AG_INSTANTIATE(AG_ELEMENTWISE)
+
+}  // namespace ag

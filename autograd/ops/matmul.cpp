@@ -1,0 +1,103 @@
+// Matrix product through BLAS. With A' = transpose_a ? A^T : A and likewise B', y = A' B' and
+//
+//   dA = transpose_a ? B' g^T : g B'^T       -> matmul(b, g, tb, true) / matmul(g, b, false, !tb)
+//   dB = transpose_b ? g^T A' : A'^T g       -> matmul(g, a, true, ta) / matmul(a, g, !ta, false)
+//
+// so a transpose is a BLAS flag, never a copy, in the forward and in the backward alike.
+// Leading (batch) dimensions broadcast; the engine sums each gradient back to its operand.
+#include "autograd/ops/common.hpp"
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+namespace ag {
+
+namespace {
+
+// Row-major C[m, n] = op(A) op(B), op(A) being [m, k] and op(B) [k, n].
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
+              static_cast<int>(tb ? k : n), 0.0f, c, static_cast<int>(n));
+}
+
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, const double* b, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(ta ? m : k), b,
+              static_cast<int>(tb ? k : n), 0.0, c, static_cast<int>(n));
+}
+
+template <class T>
+Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
+  const Shape sa = to_shape(a.shape()), sb = to_shape(b.shape());
+  const std::size_t ra = sa.size(), rb = sb.size();
+  const std::size_t m = ta ? sa[ra - 1] : sa[ra - 2], ka = ta ? sa[ra - 2] : sa[ra - 1];
+  const std::size_t kb = tb ? sb[rb - 1] : sb[rb - 2], n = tb ? sb[rb - 2] : sb[rb - 1];
+  if (ka != kb) {
+    throw ShapeError(fmt::format("matmul: shapes {}{} and {}{} do not match: inner dimensions {} and {}", shape_str(sa),
+                                 ta ? "^T" : "", shape_str(sb), tb ? "^T" : "", ka, kb));
+  }
+  const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
+  const Shape batch = broadcast_shapes("matmul", batch_a, batch_b);
+
+  // Operands whose batch dimensions are broadcast are expanded once; the common case copies nothing.
+  const auto expanded = [&batch](const Tensor<T>& t, const Shape& own_batch, Tensor<T>& storage) -> const Tensor<T>& {
+    if (own_batch == batch) return t;
+    Shape full = batch;
+    full.push_back(t.shape()[t.dimension() - 2]);
+    full.push_back(t.shape()[t.dimension() - 1]);
+    storage = xt::broadcast(t, full);
+    return storage;
+  };
+  Tensor<T> a_storage, b_storage;
+  const Tensor<T>& A = expanded(a, batch_a, a_storage);
+  const Tensor<T>& B = expanded(b, batch_b, b_storage);
+
+  Shape out_shape = batch;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor<T> y = Tensor<T>::from_shape(out_shape);
+  const std::size_t count = element_count(batch);
+  for (std::size_t i = 0; i < count; ++i) {
+    gemm(ta, tb, m, n, ka, A.data() + i * m * ka, B.data() + i * ka * n, y.data() + i * m * n);
+  }
+  return y;
+}
+
+}  // namespace
+
+template <class T>
+Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a, bool transpose_b) {
+  if (a.ndim() == 0 || b.ndim() == 0) {
+    throw ShapeError(fmt::format("matmul: operands must have at least one dimension, got shapes {} and {}",
+                                 shape_str(a.shape()), shape_str(b.shape())));
+  }
+  if (a.ndim() == 1 || b.ndim() == 1) {
+    // numpy's vectors: a row on the left, a column on the right, their dimension dropped after.
+    if ((a.ndim() == 1 && transpose_a) || (b.ndim() == 1 && transpose_b)) {
+      throw ShapeError("matmul: a 1-D operand cannot be transposed");
+    }
+    const long k_a = static_cast<long>(a.shape().back()), k_b = static_cast<long>(b.shape()[0]);
+    const Variable<T> a2 = a.ndim() == 1 ? reshape(a, {1, k_a}) : a;
+    const Variable<T> b2 = b.ndim() == 1 ? reshape(b, {k_b, 1}) : b;
+    Variable<T> y = matmul(a2, b2, transpose_a, transpose_b);
+    std::vector<long> shape(y.shape().begin(), y.shape().end());
+    if (b.ndim() == 1) shape.pop_back();
+    if (a.ndim() == 1) shape.erase(shape.end() - (b.ndim() == 1 ? 1 : 2));
+    return reshape(y, shape);
+  }
+  return record<T>("matmul", batched_product(a.value(), b.value(), transpose_a, transpose_b), {a, b},
+                   [transpose_a, transpose_b](const BackwardContext<T>& c) {
+                     const Variable<T>&A = c.in[0], &B = c.in[1], &g = c.grad;
+                     const bool ta = transpose_a, tb = transpose_b;
+                     Variable<T> ga, gb;
+                     if (c.needs(0)) ga = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
+                     if (c.needs(1)) gb = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
+                     return grads(ga, gb);
+                   });
+}
+
+template Variable<float> matmul(const Variable<float>&, const Variable<float>&, bool, bool);
+template Variable<double> matmul(const Variable<double>&, const Variable<double>&, bool, bool);
+
+}  // namespace ag

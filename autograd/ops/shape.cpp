@@ -1,0 +1,279 @@
+// Ops that move elements without changing them.
+//
+//   reshape(a, s)          a: reshape(g, a.shape)
+//   transpose(a, perm)     a: transpose(g, perm^-1)
+//   broadcast_to(a, s)     a: sum_to(g, a.shape)
+//   sum_to(a, s)           a: broadcast_to(g, a.shape)
+//   slice(a, ...)          a: unslice(g, a.shape, ...)
+//   unslice(a, s, ...)     a: slice(g, ...)
+//   gather_rows(a, idx)    a: scatter_add_rows(g, idx, rows(a))
+//   scatter_add_rows(a, idx, n)   a: gather_rows(g, idx)
+//   concat(xs, axis)       x_i: slice(g, axis, offset_i, offset_i + size_i)
+//   flatten, stack: composite (reshape, concat)
+//
+// Each pair of adjoints is the other's gradient, so all of these differentiate any number of times.
+#include "autograd/ops/common.hpp"
+
+#include <fmt/format.h>
+
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xstrided_view.hpp>
+
+#include <algorithm>
+#include <numeric>
+
+namespace ag {
+
+namespace {
+
+std::vector<long> as_long(const Shape& shape) { return std::vector<long>(shape.begin(), shape.end()); }
+
+Shape resolve_reshape(const Shape& from, const std::vector<long>& to) {
+  Shape out(to.size());
+  std::size_t known = 1;
+  std::ptrdiff_t inferred = -1;
+  for (std::size_t i = 0; i < to.size(); ++i) {
+    if (to[i] == -1 && inferred < 0) {
+      inferred = static_cast<std::ptrdiff_t>(i);
+    } else if (to[i] < 0) {
+      throw ShapeError(fmt::format("reshape: bad target shape [{}]", fmt::join(to, ", ")));
+    } else {
+      out[i] = static_cast<std::size_t>(to[i]);
+      known *= out[i];
+    }
+  }
+  const std::size_t size = element_count(from);
+  if (inferred >= 0 && known != 0 && size % known == 0) out[static_cast<std::size_t>(inferred)] = size / known;
+  if (element_count(out) != size || (inferred >= 0 && known == 0)) {
+    throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) to [{}]", shape_str(from), size,
+                                 fmt::join(to, ", ")));
+  }
+  return out;
+}
+
+// A python-style range along one axis, clamped to the axis: start, step and how many elements.
+struct AxisRange {
+  std::size_t axis, start, count;
+  long step;
+};
+
+AxisRange resolve_range(const char* op, const Shape& shape, long axis, long start, long stop, long step) {
+  const std::size_t ax = normalize_axis(op, axis, shape.size());
+  if (step <= 0) throw ShapeError(fmt::format("{}: step must be positive, got {}", op, step));
+  const long n = static_cast<long>(shape[ax]);
+  const auto clamp_index = [n](long i) { return std::clamp(i < 0 ? i + n : i, 0L, n); };
+  const long first = clamp_index(start), last = clamp_index(stop);
+  const long count = last > first ? (last - first + step - 1) / step : 0;
+  return {ax, static_cast<std::size_t>(first), static_cast<std::size_t>(count), step};
+}
+
+xt::xstrided_slice_vector range_view(std::size_t ndim, const AxisRange& r) {
+  xt::xstrided_slice_vector sv(ndim, xt::all());
+  const long first = static_cast<long>(r.start);
+  sv[r.axis] = xt::range(first, first + static_cast<long>(r.count) * r.step, r.step);
+  return sv;
+}
+
+// Elements per entry along axis 0.
+template <class T>
+std::size_t row_size(const Tensor<T>& t) {
+  return t.dimension() == 0 ? 1 : t.size() / t.shape()[0];
+}
+
+template <class T>
+void check_rows(const char* op, const std::vector<std::size_t>& rows, std::size_t row_count) {
+  for (std::size_t r : rows) {
+    if (r >= row_count) throw ShapeError(fmt::format("{}: row index {} is out of range for {} rows", op, r, row_count));
+  }
+}
+
+}  // namespace
+
+template <class T>
+Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape) {
+  const Shape target = resolve_reshape(a.shape(), shape);
+  Tensor<T> y = a.value();
+  y.reshape(target);
+  return record<T>("reshape", std::move(y), {a},
+                   [](const BackwardContext<T>& c) { return grads(reshape(c.grad, as_long(c.in[0].shape()))); });
+}
+
+template <class T>
+Variable<T> flatten(const Variable<T>& a) {
+  return reshape(a, {-1});
+}
+
+template <class T>
+Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm_in) {
+  std::vector<std::size_t> perm = perm_in;
+  const std::size_t n = a.ndim();
+  if (perm.empty()) {
+    perm.resize(n);
+    std::iota(perm.begin(), perm.end(), 0);
+    if (n >= 2) std::swap(perm[n - 2], perm[n - 1]);
+  }
+  std::vector<std::size_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted.size() != n || sorted[i] != i) {
+      throw ShapeError(fmt::format("transpose: [{}] is not a permutation of the axes of a tensor of shape {}",
+                                   fmt::join(perm, ", "), shape_str(a.shape())));
+    }
+  }
+  std::vector<std::size_t> inverse(n);
+  for (std::size_t i = 0; i < n; ++i) inverse[perm[i]] = i;
+  return record<T>("transpose", Tensor<T>(xt::transpose(a.value(), perm)), {a},
+                   [inverse](const BackwardContext<T>& c) { return grads(transpose(c.grad, inverse)); });
+}
+
+template <class T>
+Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
+  if (a.shape() == shape) return a;
+  if (!sums_to(shape, a.shape())) {
+    throw ShapeError(fmt::format("broadcast_to: cannot broadcast shape {} to {}", shape_str(a.shape()), shape_str(shape)));
+  }
+  return record<T>("broadcast_to", Tensor<T>(xt::broadcast(a.value(), shape)), {a},
+                   [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); });
+}
+
+template <class T>
+Variable<T> sum_to(const Variable<T>& a, const Shape& shape) {
+  const Shape from = a.shape();
+  if (from == shape) return a;
+  if (!sums_to(from, shape)) {
+    throw ShapeError(fmt::format("sum_to: cannot sum shape {} down to {}", shape_str(from), shape_str(shape)));
+  }
+  Tensor<T> y = detail::reduce_to(a.value(), shape, T(0), [](T acc, T x) { return acc + x; });
+  return record<T>("sum_to", std::move(y), {a},
+                   [](const BackwardContext<T>& c) { return grads(broadcast_to(c.grad, c.in[0].shape())); });
+}
+
+template <class T>
+Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long step) {
+  const AxisRange r = resolve_range("slice", a.shape(), axis, start, stop, step);
+  Tensor<T> y = xt::strided_view(a.value(), range_view(a.ndim(), r));
+  return record<T>("slice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
+    return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
+                         static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
+  });
+}
+
+template <class T>
+Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long start, long stop, long step) {
+  const AxisRange r = resolve_range("unslice", shape, axis, start, stop, step);
+  Shape expected = shape;
+  expected[r.axis] = r.count;
+  if (a.shape() != expected) {
+    throw ShapeError(fmt::format("unslice: a slice of {} along axis {} has shape {}, got {}", shape_str(shape), r.axis,
+                                 shape_str(expected), shape_str(a.shape())));
+  }
+  Tensor<T> y = full<T>(shape, T(0));
+  xt::strided_view(y, range_view(shape.size(), r)) = a.value();
+  return record<T>("unslice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
+    return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start),
+                       static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
+  });
+}
+
+template <class T>
+Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows) {
+  if (a.ndim() == 0) throw ShapeError("gather_rows: cannot gather rows of a 0-d tensor");
+  const std::size_t row_count = a.shape()[0];
+  check_rows<T>("gather_rows", rows, row_count);
+  Shape shape = a.shape();
+  shape[0] = rows.size();
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  const std::size_t width = row_size(a.value());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::copy_n(a.value().data() + rows[i] * width, width, y.data() + i * width);
+  }
+  return record<T>("gather_rows", std::move(y), {a}, [rows, row_count](const BackwardContext<T>& c) {
+    return grads(scatter_add_rows(c.grad, rows, row_count));
+  });
+}
+
+template <class T>
+Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count) {
+  if (a.ndim() == 0 || a.shape()[0] != rows.size()) {
+    throw ShapeError(fmt::format("scatter_add_rows: {} row indices for a tensor of shape {}", rows.size(),
+                                 shape_str(a.shape())));
+  }
+  check_rows<T>("scatter_add_rows", rows, row_count);
+  Shape shape = a.shape();
+  shape[0] = row_count;
+  Tensor<T> y = full<T>(shape, T(0));
+  const std::size_t width = row_size(a.value());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const T* from = a.value().data() + i * width;
+    T* to = y.data() + rows[i] * width;
+    for (std::size_t k = 0; k < width; ++k) to[k] += from[k];
+  }
+  return record<T>("scatter_add_rows", std::move(y), {a},
+                   [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); });
+}
+
+template <class T>
+Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
+  if (parts.empty()) throw ShapeError("concat: no tensors to concatenate");
+  const Shape first = parts[0].shape();
+  if (first.empty()) throw ShapeError("concat: cannot concatenate 0-d tensors (use stack)");
+  const std::size_t ax = normalize_axis("concat", axis, first.size());
+  Shape shape = first;
+  shape[ax] = 0;
+  std::vector<long> offsets;
+  for (const Variable<T>& p : parts) {
+    Shape s = p.shape();
+    Shape expected = first;
+    expected[ax] = s.size() == first.size() ? s[ax] : 0;
+    if (s != expected) {
+      throw ShapeError(fmt::format("concat: shapes {} and {} differ outside axis {}", shape_str(first), shape_str(s), ax));
+    }
+    offsets.push_back(static_cast<long>(shape[ax]));
+    shape[ax] += s[ax];
+  }
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const AxisRange r{ax, static_cast<std::size_t>(offsets[i]), parts[i].shape()[ax], 1};
+    xt::strided_view(y, range_view(shape.size(), r)) = parts[i].value();
+  }
+  offsets.push_back(static_cast<long>(shape[ax]));
+  return record<T>("concat", std::move(y), parts, [offsets, ax](const BackwardContext<T>& c) {
+    std::vector<Variable<T>> out(c.in.size());
+    for (std::size_t i = 0; i < c.in.size(); ++i) {
+      if (c.needs(i)) out[i] = slice(c.grad, static_cast<long>(ax), offsets[i], offsets[i + 1]);
+    }
+    return out;
+  });
+}
+
+template <class T>
+Variable<T> stack(const std::vector<Variable<T>>& parts, long axis) {
+  if (parts.empty()) throw ShapeError("stack: no tensors to stack");
+  const std::size_t ax = normalize_axis("stack", axis, parts[0].ndim() + 1);
+  std::vector<Variable<T>> expanded;
+  for (const Variable<T>& p : parts) {
+    if (p.shape() != parts[0].shape()) {
+      throw ShapeError(fmt::format("stack: shapes {} and {} differ", shape_str(parts[0].shape()), shape_str(p.shape())));
+    }
+    std::vector<long> s = as_long(p.shape());
+    s.insert(s.begin() + static_cast<long>(ax), 1);
+    expanded.push_back(reshape(p, s));
+  }
+  return concat(expanded, static_cast<long>(ax));
+}
+
+#define AG_SHAPE(T)                                                                                   \
+  template Variable<T> reshape(const Variable<T>&, const std::vector<long>&);                         \
+  template Variable<T> flatten(const Variable<T>&);                                                   \
+  template Variable<T> transpose(const Variable<T>&, const std::vector<std::size_t>&);                \
+  template Variable<T> broadcast_to(const Variable<T>&, const Shape&);                                \
+  template Variable<T> sum_to(const Variable<T>&, const Shape&);                                      \
+  template Variable<T> slice(const Variable<T>&, long, long, long, long);                             \
+  template Variable<T> unslice(const Variable<T>&, const Shape&, long, long, long, long);             \
+  template Variable<T> gather_rows(const Variable<T>&, const std::vector<std::size_t>&);              \
+  template Variable<T> scatter_add_rows(const Variable<T>&, const std::vector<std::size_t>&, std::size_t); \
+  template Variable<T> concat(const std::vector<Variable<T>>&, long);                                 \
+  template Variable<T> stack(const std::vector<Variable<T>>&, long);
+AG_INSTANTIATE(AG_SHAPE)
+
+}  // namespace ag

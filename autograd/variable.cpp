@@ -1,0 +1,108 @@
+#include "autograd/variable.hpp"
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <stdexcept>
+
+namespace ag {
+
+namespace {
+std::atomic<long> node_count{0};
+}
+
+long live_nodes() { return node_count.load(std::memory_order_relaxed); }
+
+template <class T>
+Node<T>::Node() {
+  node_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class T>
+Node<T>::~Node() {
+  node_count.fetch_sub(1, std::memory_order_relaxed);
+  // Freeing a chain node by node would recurse once per node and overflow the stack on a deep
+  // graph. Instead the outermost destructor on this thread owns a work list: inner destructors
+  // only hand their inputs to it, and the outermost one drops them one at a time.
+  thread_local std::vector<Variable<T>> to_free;
+  thread_local bool freeing = false;
+  for (Variable<T>& input : inputs) to_free.push_back(std::move(input));
+  if (freeing) return;
+  freeing = true;
+  while (!to_free.empty()) {
+    Variable<T> last = std::move(to_free.back());
+    to_free.pop_back();
+  }  // `last` dies here; if it was the last owner its node's inputs land on the list
+  freeing = false;
+}
+
+template <class T>
+Variable<T>::Variable(Tensor<T> value, bool requires_grad) : node_(std::make_shared<Node<T>>()) {
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+}
+
+template <class T>
+T Variable<T>::item() const {
+  if (size() != 1) {
+    throw ShapeError(fmt::format("item: the variable has shape {}, not a single element", shape_str(shape())));
+  }
+  return *node_->value.data();
+}
+
+template <class T>
+bool Variable<T>::requires_grad() const {
+  return node_ && node_->requires_grad;
+}
+
+template <class T>
+Variable<T>& Variable<T>::set_requires_grad(bool requires_grad) {
+  if (!is_leaf()) {
+    throw std::logic_error(fmt::format(
+        "set_requires_grad: only leaves can be marked; this variable is the result of '{}' "
+        "(use detach() to make a leaf from it)",
+        node_->op));
+  }
+  node_->requires_grad = requires_grad;
+  return *this;
+}
+
+template <class T>
+bool Variable<T>::is_leaf() const {
+  return node_->op == nullptr;
+}
+
+template <class T>
+const char* Variable<T>::op_name() const {
+  return node_->op ? node_->op : "leaf";
+}
+
+template <class T>
+const std::vector<Variable<T>>& Variable<T>::inputs() const {
+  return node_->inputs;
+}
+
+template <class T>
+const Variable<T>& Variable<T>::grad() const {
+  return node_->grad;
+}
+
+template <class T>
+void Variable<T>::zero_grad() {
+  node_->grad = Variable<T>();
+}
+
+template <class T>
+Variable<T> Variable<T>::detach() const {
+  return Variable<T>(node_->value);
+}
+
+template class Variable<float>;
+template class Variable<double>;
+template struct Node<float>;
+template struct Node<double>;
+
+}  // namespace ag

@@ -1,0 +1,152 @@
+// Variables and nodes: what the engine records, and how the pieces fit.
+//
+// A Variable is a handle (a shared pointer) to a Node. A node holds
+//   - its value, an evaluated tensor;
+//   - for a leaf that requires grad, the gradient that `backward` accumulates into it;
+//   - for the result of a recorded op: the op's name, its input variables, its gradient rule,
+//     and its position on the tape.
+//
+// The tape. Every op that runs while grad mode is on and with an input that requires grad is
+// recorded as it runs: it gets the next position on the tape (a counter that only grows). An
+// op's inputs exist before the op does, so tape order is already a topological order of the
+// graph, as in Stan Math. `backward(y)` gathers the nodes that y was computed from and replays
+// them in reverse tape order, each node's gradient rule turning the gradient of its output into
+// gradients of its inputs. It is a plain loop: no recursion, no sort of the graph beyond the
+// tape order, so a chain of a million ops is no harder than a chain of ten (backward.cpp).
+//
+// Who owns what. A node owns its inputs, never its consumers, so the graph has no cycles and a
+// step's graph is freed when the last variable referring to it goes away: a training loop that
+// rebinds `loss` each step keeps flat memory. Rules that need the op's own output get it as a
+// variable rebuilt from the node during the replay, never stored in the node (that would be a
+// cycle: pytorch #25340). Without retain_graph, `backward` releases each node's inputs and rule
+// as soon as it has replayed it; a second backward through it is an error that says so.
+//
+// Gradient rules are written with the engine's own ops. Under create_graph they are recorded
+// like any other computation, so a gradient can be differentiated again (Hessian-vector
+// products, gradient penalties); otherwise they run with grad mode off and record nothing.
+//
+// Broadcasting is undone in one place: a rule returns the gradient with the shape of the op's
+// output, and the engine sums it back to each input's shape (sum_to) and checks the result.
+#pragma once
+
+#include "autograd/tensor.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace ag {
+
+template <class T>
+struct Node;
+
+template <class T>
+class Variable;
+
+// What a gradient rule is given: the op's inputs, its output and the gradient of the output.
+template <class T>
+struct BackwardContext {
+  const std::vector<Variable<T>>& in;
+  Variable<T> out;
+  Variable<T> grad;
+  // Whether input i wants a gradient; rules skip work (and ops undefined there, such as the log
+  // of a negative base in pow) for inputs that do not.
+  bool needs(std::size_t i) const;
+};
+
+// A rule returns one gradient per input, each with the shape of the op's output or of the input;
+// an undefined Variable stands for a zero gradient.
+template <class T>
+using GradRule = std::function<std::vector<Variable<T>>(const BackwardContext<T>&)>;
+
+template <class T>
+class Variable {
+ public:
+  using value_type = T;
+
+  // An undefined variable: no value. Used for "no gradient yet".
+  Variable() = default;
+  explicit Variable(Tensor<T> value, bool requires_grad = false);
+  explicit Variable(std::shared_ptr<Node<T>> node) : node_(std::move(node)) {}
+
+  bool defined() const { return node_ != nullptr; }
+
+  const Tensor<T>& value() const { return node_->value; }
+  // Changing a value in place is for leaves outside any graph being differentiated, such as an
+  // optimizer's update of a parameter under NoGrad.
+  Tensor<T>& value() { return node_->value; }
+  Shape shape() const { return to_shape(node_->value.shape()); }
+  std::size_t ndim() const { return node_->value.dimension(); }
+  std::size_t size() const { return node_->value.size(); }
+  // The single element of a one-element variable; throws otherwise.
+  T item() const;
+
+  bool requires_grad() const;
+  // Marks a leaf as a parameter (or not). Throws on the result of a recorded op.
+  Variable& set_requires_grad(bool requires_grad = true);
+  // A leaf is a variable not produced by a recorded op: a parameter, an input or a constant.
+  bool is_leaf() const;
+  // The recorded op's name, or "leaf".
+  const char* op_name() const;
+  const std::vector<Variable>& inputs() const;
+
+  // The gradient accumulated by backward; undefined until the first backward reaches this leaf.
+  const Variable& grad() const;
+  void zero_grad();
+
+  // Same value, cut from the graph: gradients do not flow through the result.
+  Variable detach() const;
+
+  // Identity, not value: whether both handles refer to the same node.
+  bool is(const Variable& other) const { return node_ == other.node_; }
+  const std::shared_ptr<Node<T>>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<Node<T>> node_;
+};
+
+template <class T>
+struct Node {
+  Tensor<T> value;
+  bool requires_grad = false;
+  Variable<T> grad;  // leaves only: what backward accumulated
+
+  // Set for the result of a recorded op; empty for a leaf.
+  const char* op = nullptr;
+  std::vector<Variable<T>> inputs;
+  GradRule<T> rule;
+  std::uint64_t tape_position = 0;  // 0 for leaves, which come after every op in the replay
+  bool released = false;            // inputs and rule dropped by a backward without retain_graph
+
+  // Scratch of the backward pass under way (backward.cpp).
+  Variable<T> pending_grad;
+  std::uint64_t pass = 0;
+
+  Node();
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+};
+
+// How many nodes exist now, of every scalar type: a handle for tests that check that a loop's
+// graphs are freed.
+long live_nodes();
+
+template <class T>
+bool BackwardContext<T>::needs(std::size_t i) const {
+  return in[i].requires_grad();
+}
+
+// A variable's value as a tensor of the engine's scalar type, for the common 0-d case.
+template <class T>
+Variable<T> constant(T value) {
+  return Variable<T>(Tensor<T>(value));
+}
+
+extern template class Variable<float>;
+extern template class Variable<double>;
+extern template struct Node<float>;
+extern template struct Node<double>;
+
+}  // namespace ag
