@@ -81,7 +81,8 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a,
     const Variable<T> a2 = a.ndim() == 1 ? reshape(a, {1, k_a}) : a;
     const Variable<T> b2 = b.ndim() == 1 ? reshape(b, {k_b, 1}) : b;
     Variable<T> y = matmul(a2, b2, transpose_a, transpose_b);
-    std::vector<long> shape(y.shape().begin(), y.shape().end());
+    const Shape product_shape = y.shape();
+    std::vector<long> shape(product_shape.begin(), product_shape.end());
     if (b.ndim() == 1) shape.pop_back();
     if (a.ndim() == 1) shape.erase(shape.end() - (b.ndim() == 1 ? 1 : 2));
     return reshape(y, shape);

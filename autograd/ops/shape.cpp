@@ -17,7 +17,6 @@
 #include <fmt/format.h>
 
 #include <xtensor/xmanipulation.hpp>
-#include <xtensor/xstrided_view.hpp>
 
 #include <algorithm>
 #include <numeric>
@@ -67,11 +66,31 @@ AxisRange resolve_range(const char* op, const Shape& shape, long axis, long star
   return {ax, static_cast<std::size_t>(first), static_cast<std::size_t>(count), step};
 }
 
-xt::xstrided_slice_vector range_view(std::size_t ndim, const AxisRange& r) {
-  xt::xstrided_slice_vector sv(ndim, xt::all());
-  const long first = static_cast<long>(r.start);
-  sv[r.axis] = xt::range(first, first + static_cast<long>(r.count) * r.step, r.step);
-  return sv;
+// A tensor seen as [outer, length, inner] around `axis`: ranges along one axis are then runs of
+// `inner` contiguous elements, copied block by block.
+struct AxisBlocks {
+  std::size_t outer = 1, length, inner = 1;
+  AxisBlocks(const Shape& shape, std::size_t axis) : length(shape[axis]) {
+    for (std::size_t i = 0; i < axis; ++i) outer *= shape[i];
+    for (std::size_t i = axis + 1; i < shape.size(); ++i) inner *= shape[i];
+  }
+};
+
+// Copies between the range `r` of a tensor with blocks `whole` and a dense tensor holding just that
+// range: from the whole into the part (slice) or, with `into_whole`, back (unslice, concat).
+template <class T>
+void copy_range(const AxisBlocks& whole, const AxisRange& r, const T* from, T* to, bool into_whole) {
+  for (std::size_t o = 0; o < whole.outer; ++o) {
+    for (std::size_t i = 0; i < r.count; ++i) {
+      const std::size_t w = (o * whole.length + r.start + i * static_cast<std::size_t>(r.step)) * whole.inner;
+      const std::size_t p = (o * r.count + i) * whole.inner;
+      if (into_whole) {
+        std::copy_n(from + p, whole.inner, to + w);
+      } else {
+        std::copy_n(from + w, whole.inner, to + p);
+      }
+    }
+  }
 }
 
 // Elements per entry along axis 0.
@@ -151,7 +170,10 @@ Variable<T> sum_to(const Variable<T>& a, const Shape& shape) {
 template <class T>
 Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long step) {
   const AxisRange r = resolve_range("slice", a.shape(), axis, start, stop, step);
-  Tensor<T> y = xt::strided_view(a.value(), range_view(a.ndim(), r));
+  Shape shape = a.shape();
+  shape[r.axis] = r.count;
+  Tensor<T> y = Tensor<T>::from_shape(shape);
+  copy_range(AxisBlocks(a.shape(), r.axis), r, a.value().data(), y.data(), false);
   return record<T>("slice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
     return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
                          static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
@@ -168,7 +190,7 @@ Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long st
                                  shape_str(expected), shape_str(a.shape())));
   }
   Tensor<T> y = full<T>(shape, T(0));
-  xt::strided_view(y, range_view(shape.size(), r)) = a.value();
+  copy_range(AxisBlocks(shape, r.axis), r, a.value().data(), y.data(), true);
   return record<T>("unslice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
     return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start),
                        static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
@@ -234,7 +256,7 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
   Tensor<T> y = Tensor<T>::from_shape(shape);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const AxisRange r{ax, static_cast<std::size_t>(offsets[i]), parts[i].shape()[ax], 1};
-    xt::strided_view(y, range_view(shape.size(), r)) = parts[i].value();
+    copy_range(AxisBlocks(shape, ax), r, parts[i].value().data(), y.data(), true);
   }
   offsets.push_back(static_cast<long>(shape[ax]));
   return record<T>("concat", std::move(y), parts, [offsets, ax](const BackwardContext<T>& c) {
