@@ -118,7 +118,12 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
     }
 
     const BackwardContext<T> context{node->inputs, Variable<T>(node), g};
-    std::vector<Variable<T>> input_grads = node->rule(context);
+    std::vector<Variable<T>> input_grads;
+    {
+      // The rule's own ops are checked as part of this node's backward (below), not as forwards.
+      AnomalyModeGuard rule_ops_unchecked(false);
+      input_grads = node->rule(context);
+    }
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const Variable<T>& input = node->inputs[i];
       if (!input.requires_grad() || i >= input_grads.size() || !input_grads[i].defined()) continue;

@@ -33,15 +33,21 @@ class NoGrad : public GradModeGuard {
   NoGrad() : GradModeGuard(false) {}
 };
 
-class DetectAnomaly {
+class AnomalyModeGuard {
  public:
-  DetectAnomaly() : previous_(anomaly_mode()) { set_anomaly_mode(true); }
-  ~DetectAnomaly() { set_anomaly_mode(previous_); }
-  DetectAnomaly(const DetectAnomaly&) = delete;
-  DetectAnomaly& operator=(const DetectAnomaly&) = delete;
+  explicit AnomalyModeGuard(bool enabled) : previous_(anomaly_mode()) { set_anomaly_mode(enabled); }
+  ~AnomalyModeGuard() { set_anomaly_mode(previous_); }
+  AnomalyModeGuard(const AnomalyModeGuard&) = delete;
+  AnomalyModeGuard& operator=(const AnomalyModeGuard&) = delete;
 
  private:
   bool previous_;
+};
+
+// `{ ag::DetectAnomaly detect; ... }`: debugging a NaN.
+class DetectAnomaly : public AnomalyModeGuard {
+ public:
+  DetectAnomaly() : AnomalyModeGuard(true) {}
 };
 
 }  // namespace ag

@@ -1,0 +1,90 @@
+#include "workloads.hpp"
+
+#include <autograd/autograd.hpp>
+
+#include <random>
+
+namespace bench {
+
+using V = ag::Variable<float>;
+using T = ag::Tensor<float>;
+
+namespace {
+
+T random_tensor(const ag::Shape& shape, float scale, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, scale);
+  T t = T::from_shape(shape);
+  for (float& v : t) v = normal(rng);
+  return t;
+}
+
+// {{1}, {-3}} is ambiguous to xtensor's nested-list constructors: build columns by reshaping.
+T column(std::initializer_list<float> values) {
+  T t(values);
+  t.reshape({values.size(), 1});
+  return t;
+}
+
+void sgd(std::vector<V>& params, float lr) {
+  ag::NoGrad no_grad;
+  for (V& p : params) {
+    p.value() -= lr * p.grad().value();
+    p.zero_grad();
+  }
+}
+
+}  // namespace
+
+Workload course_step_autograd() {
+  auto params = std::make_shared<std::vector<V>>(std::vector<V>{
+      V(T{{0.5f, -1.0f}, {1.5f, -2.0f}}, true), V(T{{1.0f, -1.0f}, {3.0f, -4.0f}}, true), V(column({1.0f, -3.0f}), true)});
+  const V x(T{{2.0f, -1.0f}}), y(column({1.0f}));
+  return {[params, x, y] {
+            std::vector<V>& p = *params;
+            const V out_in = ag::matmul(ag::sigmoid(ag::matmul(ag::sigmoid(ag::matmul(x, p[0])), p[1])), p[2]);
+            // Binary cross-entropy on the logit: the loss whose gradient is the slides' Delta = y - a.
+            const V loss = -ag::sum(y * ag::log_sigmoid(out_in) + (1.0f - y) * ag::log_sigmoid(-out_in));
+            ag::backward(loss);
+            sgd(p, 0.2f);
+          },
+          1};
+}
+
+Workload scalar_chain_autograd(int ops) {
+  const V x(T(1.0f), true), w(T(0.999f), true), b(T(0.001f), true);
+  return {[=] {
+            V y = x;
+            for (int i = 0; i < ops; ++i) y = (i % 2 == 0) ? ag::mul(y, w) : ag::add(y, b);
+            ag::backward(y);
+            for (V v : {x, w, b}) v.zero_grad();
+          },
+          static_cast<double>(ops)};
+}
+
+Workload mlp_step_autograd(int batch) {
+  std::mt19937 rng(7);
+  auto params = std::make_shared<std::vector<V>>();
+  const int sizes[] = {784, 256, 128, 10};
+  for (int l = 0; l < 3; ++l) {
+    const auto fan_in = static_cast<std::size_t>(sizes[l]), fan_out = static_cast<std::size_t>(sizes[l + 1]);
+    params->push_back(V(random_tensor({fan_in, fan_out}, std::sqrt(2.0f / static_cast<float>(fan_in)), rng), true));
+    params->push_back(V(ag::full<float>({fan_out}, 0.0f), true));
+  }
+  const auto n = static_cast<std::size_t>(batch);
+  const V x(random_tensor({n, 784}, 1.0f, rng));
+  T one_hot = ag::full<float>({n, 10}, 0.0f);
+  for (std::size_t i = 0; i < n; ++i) one_hot(i, i % 10) = 1.0f;
+  const V y(one_hot);
+  return {[params, x, y, n] {
+            std::vector<V>& p = *params;
+            const V h1 = ag::relu(ag::matmul(x, p[0]) + p[1]);
+            const V h2 = ag::relu(ag::matmul(h1, p[2]) + p[3]);
+            const V logits = ag::matmul(h2, p[4]) + p[5];
+            const V loss = -ag::sum(y * ag::log_softmax(logits)) / static_cast<float>(n);
+            ag::backward(loss);
+            sgd(p, 0.01f);
+          },
+          1};
+}
+
+}  // namespace bench

@@ -1,0 +1,10 @@
+// Built in place of torch_workloads.cpp when libtorch is not installed.
+#include "workloads.hpp"
+
+namespace bench {
+bool torch_available() { return false; }
+void torch_set_threads(int) {}
+Workload course_step_torch() { return {}; }
+Workload scalar_chain_torch(int) { return {}; }
+Workload mlp_step_torch(int) { return {}; }
+}  // namespace bench

@@ -1,0 +1,72 @@
+// The libtorch twins of autograd_workloads.cpp: the same computations, as a libtorch user writes them.
+#include "workloads.hpp"
+
+#include <torch/torch.h>
+
+namespace bench {
+
+namespace {
+
+void sgd(std::vector<torch::Tensor>& params, double lr) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : params) {
+    p.sub_(lr * p.grad());
+    p.mutable_grad().reset();
+  }
+}
+
+}  // namespace
+
+bool torch_available() { return true; }
+void torch_set_threads(int threads) { torch::set_num_threads(threads); }
+
+Workload course_step_torch() {
+  auto params = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{
+      torch::tensor({{0.5f, -1.0f}, {1.5f, -2.0f}}).requires_grad_(),
+      torch::tensor({{1.0f, -1.0f}, {3.0f, -4.0f}}).requires_grad_(), torch::tensor({{1.0f}, {-3.0f}}).requires_grad_()});
+  const auto x = torch::tensor({{2.0f, -1.0f}}), y = torch::tensor({{1.0f}});
+  return {[params, x, y] {
+            auto& p = *params;
+            auto logit = torch::sigmoid(torch::sigmoid(x.mm(p[0])).mm(p[1])).mm(p[2]);
+            auto loss = torch::binary_cross_entropy_with_logits(logit, y);
+            loss.backward();
+            sgd(p, 0.2);
+          },
+          1};
+}
+
+Workload scalar_chain_torch(int ops) {
+  const auto x = torch::tensor(1.0f).requires_grad_(), w = torch::tensor(0.999f).requires_grad_(),
+             b = torch::tensor(0.001f).requires_grad_();
+  return {[=] {
+            torch::Tensor y = x;
+            for (int i = 0; i < ops; ++i) y = (i % 2 == 0) ? y * w : y + b;
+            y.backward();
+            for (auto v : {x, w, b}) v.mutable_grad().reset();
+          },
+          static_cast<double>(ops)};
+}
+
+Workload mlp_step_torch(int batch) {
+  torch::manual_seed(7);
+  auto params = std::make_shared<std::vector<torch::Tensor>>();
+  const int sizes[] = {784, 256, 128, 10};
+  for (int l = 0; l < 3; ++l) {
+    params->push_back((torch::randn({sizes[l], sizes[l + 1]}) * std::sqrt(2.0 / sizes[l])).requires_grad_());
+    params->push_back(torch::zeros({sizes[l + 1]}).requires_grad_());
+  }
+  const auto x = torch::randn({batch, 784});
+  const auto labels = torch::arange(batch) % 10;
+  return {[params, x, labels] {
+            auto& p = *params;
+            auto h1 = torch::relu(torch::addmm(p[1], x, p[0]));
+            auto h2 = torch::relu(torch::addmm(p[3], h1, p[2]));
+            auto logits = torch::addmm(p[5], h2, p[4]);
+            auto loss = torch::nn::functional::cross_entropy(logits, labels);
+            loss.backward();
+            sgd(p, 0.01);
+          },
+          1};
+}
+
+}  // namespace bench
