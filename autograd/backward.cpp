@@ -23,35 +23,42 @@ namespace {
 
 std::atomic<std::uint64_t> passes{0};
 
+// Every variable that `root` depends on through variables that require grad, newest first. Each
+// entry points at the variable through which its node was reached (a consumer's input, or the
+// root itself): those stay put until the pass ends, so the replay needs no reference counting.
 template <class T>
-using NodePtr = std::shared_ptr<Node<T>>;
-
-// Every node that `root` depends on through variables that require grad, newest first.
-template <class T>
-std::vector<NodePtr<T>> nodes_in_reverse_tape_order(const NodePtr<T>& root, std::uint64_t pass) {
-  std::vector<NodePtr<T>> found;
-  std::vector<NodePtr<T>> stack{root};
-  root->pass = pass;
+std::vector<const Variable<T>*> nodes_in_reverse_tape_order(const Variable<T>& root, std::uint64_t pass) {
+  std::vector<const Variable<T>*> found, stack{&root};
+  root.node()->pass = pass;
   while (!stack.empty()) {
-    NodePtr<T> node = std::move(stack.back());
+    const Variable<T>* v = stack.back();
     stack.pop_back();
-    for (const Variable<T>& input : node->inputs) {
-      const NodePtr<T>& in = input.node();
-      if (in->requires_grad && in->pass != pass) {
-        in->pass = pass;
-        stack.push_back(in);
+    for (const Variable<T>& input : v->node()->inputs) {
+      Node<T>& in = *input.node();
+      if (in.requires_grad && in.pass != pass) {
+        in.pass = pass;
+        stack.push_back(&input);
       }
     }
-    found.push_back(std::move(node));
+    found.push_back(v);
   }
-  std::sort(found.begin(), found.end(),
-            [](const NodePtr<T>& a, const NodePtr<T>& b) { return a->tape_position > b->tape_position; });
+  std::sort(found.begin(), found.end(), [](const Variable<T>* a, const Variable<T>* b) {
+    return a->node()->tape_position > b->node()->tape_position;
+  });
   return found;
 }
 
+// sum += term. Without a graph to record, and when nobody else holds the running sum, the sum is
+// updated in place instead of allocating a new one for every contribution.
 template <class T>
-void accumulate(Variable<T>& sum, const Variable<T>& term) {
-  sum = sum.defined() ? add(sum, term) : term;
+void accumulate(Variable<T>& sum, Variable<T> term) {
+  if (!sum.defined()) {
+    sum = std::move(term);
+  } else if (!grad_enabled() && sum.node().use_count() == 1 && shapes_equal(sum.value(), term.value())) {
+    sum.value() += term.value();
+  } else {
+    sum = add(sum, term);
+  }
 }
 
 template <class T>
@@ -82,63 +89,72 @@ Variable<T> seed_for(const Variable<T>& output, const Variable<T>& seed, const c
 template <class T>
 std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, BackwardOptions options,
                                 const std::vector<Variable<T>>* targets) {
-  const bool retain = options.retain_graph || options.create_graph;
   GradModeGuard record_gradients(options.create_graph);
   const std::uint64_t pass = passes.fetch_add(1, std::memory_order_relaxed) + 1;
-  std::vector<NodePtr<T>> order = nodes_in_reverse_tape_order(output.node(), pass);
-  // A rule that throws (anomaly mode, a freed node) must not leave gradients behind for the next pass.
-  struct ClearPending {
-    std::vector<NodePtr<T>>& nodes;
-    ~ClearPending() {
-      for (const NodePtr<T>& n : nodes) n->pending_grad = Variable<T>();
-    }
-  } clear_on_exit{order};
-
+  const std::vector<const Variable<T>*> order = nodes_in_reverse_tape_order(output, pass);
   std::vector<Variable<T>> results(targets ? targets->size() : 0);
-  output.node()->pending_grad = std::move(seed);
-  for (const NodePtr<T>& node : order) {
-    Variable<T> g = std::move(node->pending_grad);
-    node->pending_grad = Variable<T>();
-    if (!g.defined()) continue;  // every path from here to the output had a zero gradient
+  {
+    // A rule that throws (anomaly mode, a freed node) must not leave gradients behind for the next pass.
+    struct ClearPending {
+      const std::vector<const Variable<T>*>& variables;
+      ~ClearPending() {
+        for (const Variable<T>* v : variables) v->node()->pending_grad = Variable<T>();
+      }
+    } clear_on_exit{order};
 
-    if (targets) {
-      for (std::size_t i = 0; i < targets->size(); ++i) {
-        if ((*targets)[i].node() == node) accumulate(results[i], g);
+    output.node()->pending_grad = std::move(seed);
+    for (const Variable<T>* v : order) {
+      Node<T>& node = *v->node();
+      const Variable<T> g = std::move(node.pending_grad);
+      node.pending_grad = Variable<T>();
+      if (!g.defined()) continue;  // every path from here to the output had a zero gradient
+
+      if (targets) {
+        for (std::size_t i = 0; i < targets->size(); ++i) {
+          if ((*targets)[i].is(*v)) accumulate(results[i], g);
+        }
+      }
+      if (node.op == nullptr) {
+        if (!targets) accumulate(node.grad, g);
+        continue;
+      }
+      if (node.released) {
+        throw BackwardError(fmt::format(
+            "backward: '{}' (tape position {}) was already freed by an earlier backward; pass "
+            "retain_graph = true to the first backward to go through the graph twice",
+            node.op, node.tape_position));
+      }
+
+      std::vector<Variable<T>> input_grads;
+      {
+        // The rule's own ops are checked as part of this node's backward (below), not as forwards.
+        AnomalyModeGuard rule_ops_unchecked(false);
+        input_grads = node.rule(BackwardContext<T>{node.inputs, *v, g});
+      }
+      for (std::size_t i = 0; i < node.inputs.size() && i < input_grads.size(); ++i) {
+        const Variable<T>& input = node.inputs[i];
+        if (!input.requires_grad() || !input_grads[i].defined()) continue;
+        Variable<T> gi = std::move(input_grads[i]);
+        if (!shapes_equal(gi.value(), input.value())) {
+          if (!sums_to(gi.shape(), input.shape())) {
+            throw ShapeError(fmt::format("backward: the rule of '{}' returned a gradient of shape {} for input {} of shape {}",
+                                         node.op, shape_str(gi.shape()), i, shape_str(input.shape())));
+          }
+          gi = sum_to(gi, input.shape());
+        }
+        if (anomaly_mode()) check_finite(node.op, "backward", gi.value());
+        accumulate(input.node()->pending_grad, std::move(gi));
       }
     }
-    if (node->op == nullptr) {
-      if (!targets) accumulate(node->grad, g);
-      continue;
-    }
-    if (node->released) {
-      throw BackwardError(fmt::format(
-          "backward: '{}' (tape position {}) was already freed by an earlier backward; pass "
-          "retain_graph = true to the first backward to go through the graph twice",
-          node->op, node->tape_position));
-    }
-
-    const BackwardContext<T> context{node->inputs, Variable<T>(node), g};
-    std::vector<Variable<T>> input_grads;
-    {
-      // The rule's own ops are checked as part of this node's backward (below), not as forwards.
-      AnomalyModeGuard rule_ops_unchecked(false);
-      input_grads = node->rule(context);
-    }
-    for (std::size_t i = 0; i < node->inputs.size(); ++i) {
-      const Variable<T>& input = node->inputs[i];
-      if (!input.requires_grad() || i >= input_grads.size() || !input_grads[i].defined()) continue;
-      if (!sums_to(input_grads[i].shape(), input.shape())) {
-        throw ShapeError(fmt::format("backward: the rule of '{}' returned a gradient of shape {} for input {} of shape {}",
-                                     node->op, shape_str(input_grads[i].shape()), i, shape_str(input.shape())));
-      }
-      Variable<T> gi = sum_to(input_grads[i], input.shape());
-      if (anomaly_mode()) check_finite(node->op, "backward", gi.value());
-      accumulate(input.node()->pending_grad, gi);
-    }
-    if (!retain) {
-      node->inputs.clear();
-      node->rule = nullptr;
-      node->released = true;
+  }
+  if (!options.retain_graph && !options.create_graph) {
+    // Oldest first: dropping a node's inputs can free older nodes, never one still to be visited.
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      Node<T>& node = *(*it)->node();
+      if (node.op == nullptr) continue;
+      node.released = true;
+      node.rule = nullptr;
+      node.inputs.clear();
     }
   }
   return results;

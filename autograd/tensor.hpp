@@ -6,8 +6,11 @@
 // takes and returns evaluated containers.
 #pragma once
 
+#include "autograd/allocator.hpp"
+
 #include <xtensor/xarray.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -15,8 +18,10 @@
 
 namespace ag {
 
+// An xt::xarray whose storage comes from the engine's block cache (allocator.hpp).
 template <class T>
-using Tensor = xt::xarray<T>;
+using Tensor = xt::xarray_container<xt::uvector<T, CachingAllocator<T>>, xt::layout_type::row_major,
+                                    xt::svector<std::size_t, 4>>;
 
 using Shape = std::vector<std::size_t>;
 
@@ -40,6 +45,11 @@ std::size_t element_count(const Shape& shape);
 // numpy's broadcasting: align trailing dimensions; each pair must be equal or contain a 1.
 // Throws ShapeError naming `op` and both shapes when they cannot be broadcast.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+template <class A, class B>
+bool shapes_equal(const A& a, const B& b) {
+  return a.dimension() == b.dimension() && std::equal(a.shape().begin(), a.shape().end(), b.shape().begin());
+}
 
 // Whether a tensor of shape `from` can be summed down to `to`: `to` broadcasts to `from`.
 bool sums_to(const Shape& from, const Shape& to);

@@ -5,25 +5,25 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <stdexcept>
 
 namespace ag {
 
 namespace {
-std::atomic<long> node_count{0};
-}
+// Per thread, so that counting costs no atomic operation on the hot path.
+thread_local long node_count = 0;
+}  // namespace
 
-long live_nodes() { return node_count.load(std::memory_order_relaxed); }
+long live_nodes() { return node_count; }
 
 template <class T>
 Node<T>::Node() {
-  node_count.fetch_add(1, std::memory_order_relaxed);
+  ++node_count;
 }
 
 template <class T>
 Node<T>::~Node() {
-  node_count.fetch_sub(1, std::memory_order_relaxed);
+  --node_count;
   // Freeing a chain node by node would recurse once per node and overflow the stack on a deep
   // graph. Instead the outermost destructor on this thread owns a work list: inner destructors
   // only hand their inputs to it, and the outermost one drops them one at a time.
@@ -40,7 +40,8 @@ Node<T>::~Node() {
 }
 
 template <class T>
-Variable<T>::Variable(Tensor<T> value, bool requires_grad) : node_(std::make_shared<Node<T>>()) {
+Variable<T>::Variable(Tensor<T> value, bool requires_grad)
+    : node_(std::allocate_shared<Node<T>>(CachingAllocator<Node<T>>())) {
   node_->value = std::move(value);
   node_->requires_grad = requires_grad;
 }

@@ -48,8 +48,8 @@ class Variable;
 template <class T>
 struct BackwardContext {
   const std::vector<Variable<T>>& in;
-  Variable<T> out;
-  Variable<T> grad;
+  const Variable<T>& out;
+  const Variable<T>& grad;
   // Whether input i wants a gradient; rules skip work (and ops undefined there, such as the log
   // of a negative base in pow) for inputs that do not.
   bool needs(std::size_t i) const;
@@ -129,8 +129,8 @@ struct Node {
   Node& operator=(const Node&) = delete;
 };
 
-// How many nodes exist now, of every scalar type: a handle for tests that check that a loop's
-// graphs are freed.
+// Nodes created minus nodes destroyed on this thread, of every scalar type: a handle for tests
+// that check that a loop's graphs are freed.
 long live_nodes();
 
 template <class T>

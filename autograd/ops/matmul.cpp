@@ -14,28 +14,53 @@ namespace ag {
 
 namespace {
 
-// Row-major C[m, n] = op(A) op(B), op(A) being [m, k] and op(B) [k, n].
-void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, const float* b, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), 0.0f, c, static_cast<int>(n));
+// Below this many multiply-adds a plain loop beats BLAS, whose call costs more than such a product
+// (a lock and a dispatch per call: measured on the course's 2x2 layers).
+constexpr std::size_t kSmallProduct = 4096;
+
+void blas_gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
+              ldb, 0.0f, c, n);
 }
 
-void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, const double* b, double* c) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(ta ? m : k), b,
-              static_cast<int>(tb ? k : n), 0.0, c, static_cast<int>(n));
+void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
+              ldb, 0.0, c, n);
+}
+
+// Row-major C[m, n] = op(A) op(B), op(A) being [m, k] and op(B) [k, n].
+template <class T>
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T* c) {
+  const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
+  if (m * n * k > kSmallProduct) {
+    blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, static_cast<int>(lda), b,
+              static_cast<int>(ldb), c);
+    return;
+  }
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      T sum = 0;
+      for (std::size_t p = 0; p < k; ++p) sum += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+      c[i * n + j] = sum;
+    }
+  }
 }
 
 template <class T>
 Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool tb) {
-  const Shape sa = to_shape(a.shape()), sb = to_shape(b.shape());
+  const auto& sa = a.shape();
+  const auto& sb = b.shape();
   const std::size_t ra = sa.size(), rb = sb.size();
   const std::size_t m = ta ? sa[ra - 1] : sa[ra - 2], ka = ta ? sa[ra - 2] : sa[ra - 1];
   const std::size_t kb = tb ? sb[rb - 1] : sb[rb - 2], n = tb ? sb[rb - 2] : sb[rb - 1];
   if (ka != kb) {
-    throw ShapeError(fmt::format("matmul: shapes {}{} and {}{} do not match: inner dimensions {} and {}", shape_str(sa),
-                                 ta ? "^T" : "", shape_str(sb), tb ? "^T" : "", ka, kb));
+    throw ShapeError(fmt::format("matmul: shapes {}{} and {}{} do not match: inner dimensions {} and {}",
+                                 shape_str(to_shape(sa)), ta ? "^T" : "", shape_str(to_shape(sb)), tb ? "^T" : "", ka, kb));
+  }
+  if (ra == 2 && rb == 2) {  // the common case, without the batch bookkeeping below
+    Tensor<T> y = Tensor<T>::from_shape({m, n});
+    gemm(ta, tb, m, n, ka, a.data(), b.data(), y.data());
+    return y;
   }
   const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
   const Shape batch = broadcast_shapes("matmul", batch_a, batch_b);
