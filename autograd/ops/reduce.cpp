@@ -46,7 +46,10 @@ Variable<T> finish(const Variable<T>& kept, const Shape& input_shape, const std:
 template <class T>
 Variable<T> sum(const Variable<T>& a, const std::vector<long>& axes, bool keepdims) {
   const std::vector<std::size_t> ax = normalize_axes("sum", axes, a.ndim());
-  return finish(sum_to(a, kept_shape(a.shape(), ax)), a.shape(), ax, keepdims);
+  const Shape shape = a.shape();
+  const bool leading = !ax.empty() && ax.back() + 1 == ax.size();  // axes 0..k-1, whole tensor included
+  if (!keepdims && leading) return sum_to(a, Shape(shape.begin() + static_cast<long>(ax.size()), shape.end()));
+  return finish(sum_to(a, kept_shape(shape, ax)), shape, ax, keepdims);
 }
 
 template <class T>
