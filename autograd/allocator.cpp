@@ -11,10 +11,20 @@ namespace ag {
 namespace {
 
 constexpr std::size_t kAlignment = 64;  // a cache line, and AVX-512's vector width
-constexpr std::size_t kClasses = 48;    // block sizes 64 B .. 2^53 B
+constexpr std::size_t kClasses = 65 * 4;  // every index size_class() can return
 
-std::size_t size_class(std::size_t bytes) {
-  return static_cast<std::size_t>(std::bit_width(std::max(bytes, kAlignment) - 1));
+// Block sizes: 64, 128, 256, then four per power of two (320, 384, 448, 512, 640, ...), so that a
+// block wastes at most a fifth of itself (a graph node of 384 bytes is not rounded up to 512).
+struct SizeClass {
+  std::size_t index, bytes;
+};
+
+SizeClass size_class(std::size_t bytes) {
+  const auto octave = static_cast<std::size_t>(std::bit_width(std::max(bytes, kAlignment) - 1));  // 2^(octave-1) < bytes <= 2^octave
+  if (octave <= 8) return {octave * 4, std::size_t{1} << octave};
+  const std::size_t quarter = std::size_t{1} << (octave - 3);  // a quarter of the octave's lower bound
+  const std::size_t steps = (bytes - (std::size_t{1} << (octave - 1)) + quarter - 1) / quarter;  // 1..4
+  return {(octave - 1) * 4 + steps, (std::size_t{1} << (octave - 1)) + steps * quarter};
 }
 
 void* system_alloc(std::size_t bytes) {
@@ -57,27 +67,27 @@ constexpr bool kCaching = true;
 }  // namespace
 
 void* cached_alloc(std::size_t bytes) {
-  const std::size_t c = size_class(bytes);
+  const SizeClass c = size_class(bytes);
   if (kCaching) {
     cache_alive = true;
-    std::vector<void*>& blocks = cache.free_blocks[c];
+    std::vector<void*>& blocks = cache.free_blocks[c.index];
     if (!blocks.empty()) {
       void* p = blocks.back();
       blocks.pop_back();
-      cache.bytes -= std::size_t{1} << c;
+      cache.bytes -= c.bytes;
       return p;
     }
   }
-  return system_alloc(std::size_t{1} << c);
+  return system_alloc(c.bytes);
 }
 
 void cached_free(void* block, std::size_t bytes) noexcept {
   if (!block) return;
-  const std::size_t c = size_class(bytes), size = std::size_t{1} << c;
-  if (kCaching && cache_alive && cache.bytes + size <= cache_limit) {
+  const SizeClass c = size_class(bytes);
+  if (kCaching && cache_alive && cache.bytes + c.bytes <= cache_limit) {
     try {
-      cache.free_blocks[c].push_back(block);
-      cache.bytes += size;
+      cache.free_blocks[c.index].push_back(block);
+      cache.bytes += c.bytes;
       return;
     } catch (const std::bad_alloc&) {
       // no room to remember the block: give it back instead

@@ -4,7 +4,7 @@
 // afresh each time, the small ones cost malloc's bookkeeping (most of a scalar op's time) and
 // the large ones go back to the system and return as fresh zeroed pages (page faults that can
 // cost half a step). Like PyTorch's caching allocator, freed blocks are kept here by size class
-// (powers of two, 64-byte aligned for SIMD) and handed out again, so that after the first step
+// (64-byte aligned for SIMD, at most a fifth larger than asked for) and handed out again, so that after the first step
 // a loop allocates nothing from the system.
 //
 // A block freed on another thread than it was allocated on joins that thread's cache; blocks
