@@ -125,7 +125,7 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
             node.op, node.tape_position));
       }
 
-      std::vector<Variable<T>> input_grads;
+      VariableList<T> input_grads;
       {
         // The rule's own ops are checked as part of this node's backward (below), not as forwards.
         AnomalyModeGuard rule_ops_unchecked(false);

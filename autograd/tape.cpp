@@ -27,25 +27,18 @@ void check_finite(const char* op, const char* pass, const Tensor<T>& value) {
 }
 
 template <class T>
-Variable<T> record(const char* op, Tensor<T> value, std::vector<Variable<T>> inputs, GradRule<T> rule) {
-  if (anomaly_mode()) check_finite(op, "forward", value);
-  Variable<T> result(std::move(value));
-  const bool track = grad_enabled() && std::any_of(inputs.begin(), inputs.end(),
-                                                   [](const Variable<T>& v) { return v.requires_grad(); });
-  if (track) {
-    Node<T>& node = *result.node();
-    node.requires_grad = true;
-    node.op = op;
-    node.inputs = std::move(inputs);
-    node.rule = std::move(rule);
-    node.tape_position = next_tape_position();
-  }
-  return result;
+void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule) {
+  Node<T>& node = *result.node();
+  node.requires_grad = true;
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.rule = std::move(rule);
+  node.tape_position = next_tape_position();
 }
 
 template void check_finite(const char*, const char*, const Tensor<float>&);
 template void check_finite(const char*, const char*, const Tensor<double>&);
-template Variable<float> record(const char*, Tensor<float>, std::vector<Variable<float>>, GradRule<float>);
-template Variable<double> record(const char*, Tensor<double>, std::vector<Variable<double>>, GradRule<double>);
+template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>);
+template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>);
 
 }  // namespace ag

@@ -6,8 +6,11 @@
 // position, otherwise it is a plain constant and the rule is dropped unused.
 #pragma once
 
+#include "autograd/grad_mode.hpp"
 #include "autograd/variable.hpp"
 
+#include <initializer_list>
+#include <stdexcept>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -27,16 +30,45 @@ class AnomalyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Whether an op on these inputs is recorded: grad mode is on and one of them requires grad.
+template <class Inputs>
+bool recording(const Inputs& inputs) {
+  if (!grad_enabled()) return false;
+  for (const auto& v : inputs) {
+    if (v.requires_grad()) return true;
+  }
+  return false;
+}
+
+// Makes `result` the output of `op` on the tape.
 template <class T>
-Variable<T> record(const char* op, Tensor<T> value, std::vector<Variable<T>> inputs, GradRule<T> rule);
+void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule);
+
+// The result of an op: a node of the graph when recording, otherwise a constant. The inputs
+// list and the rule are only built in the first case, so that the ops a gradient rule runs
+// under NoGrad pay for neither.
+template <class T, class Inputs, class Rule>
+Variable<T> record(const char* op, Tensor<T> value, const Inputs& inputs, Rule&& rule) {
+  if (anomaly_mode()) check_finite(op, "forward", value);
+  Variable<T> result(std::move(value));
+  if (recording(inputs)) {
+    attach(result, op, VariableList<T>(inputs.begin(), inputs.end()), GradRule<T>(std::forward<Rule>(rule)));
+  }
+  return result;
+}
+
+template <class T, class Rule>
+Variable<T> record(const char* op, Tensor<T> value, std::initializer_list<Variable<T>> inputs, Rule&& rule) {
+  return record<T, std::initializer_list<Variable<T>>, Rule>(op, std::move(value), inputs, std::forward<Rule>(rule));
+}
 
 // Brace-initialised gradient lists for rules: `return grads(g * b, g * a);`.
 template <class T, class... Rest>
-std::vector<Variable<T>> grads(Variable<T> first, Rest... rest) {
-  return std::vector<Variable<T>>{std::move(first), std::move(rest)...};
+VariableList<T> grads(Variable<T> first, Rest... rest) {
+  return VariableList<T>{std::move(first), std::move(rest)...};
 }
 
-extern template Variable<float> record(const char*, Tensor<float>, std::vector<Variable<float>>, GradRule<float>);
-extern template Variable<double> record(const char*, Tensor<double>, std::vector<Variable<double>>, GradRule<double>);
+extern template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>);
+extern template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>);
 
 }  // namespace ag

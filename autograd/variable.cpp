@@ -17,7 +17,7 @@ thread_local long node_count = 0;
 long live_nodes() { return node_count; }
 
 template <class T>
-Node<T>::Node() {
+Node<T>::Node(Tensor<T>&& v) : value(std::move(v)) {
   ++node_count;
 }
 
@@ -41,8 +41,7 @@ Node<T>::~Node() {
 
 template <class T>
 Variable<T>::Variable(Tensor<T> value, bool requires_grad)
-    : node_(std::allocate_shared<Node<T>>(CachingAllocator<Node<T>>())) {
-  node_->value = std::move(value);
+    : node_(std::allocate_shared<Node<T>>(CachingAllocator<Node<T>>(), std::move(value))) {
   node_->requires_grad = requires_grad;
 }
 
@@ -82,7 +81,7 @@ const char* Variable<T>::op_name() const {
 }
 
 template <class T>
-const std::vector<Variable<T>>& Variable<T>::inputs() const {
+const VariableList<T>& Variable<T>::inputs() const {
   return node_->inputs;
 }
 

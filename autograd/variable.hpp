@@ -44,10 +44,15 @@ struct Node;
 template <class T>
 class Variable;
 
+// A node's inputs, and a rule's gradients: short lists, made for every op, so their storage comes
+// from the block cache too.
+template <class T>
+using VariableList = std::vector<Variable<T>, CachingAllocator<Variable<T>>>;
+
 // What a gradient rule is given: the op's inputs, its output and the gradient of the output.
 template <class T>
 struct BackwardContext {
-  const std::vector<Variable<T>>& in;
+  const VariableList<T>& in;
   const Variable<T>& out;
   const Variable<T>& grad;
   // Whether input i wants a gradient; rules skip work (and ops undefined there, such as the log
@@ -58,7 +63,7 @@ struct BackwardContext {
 // A rule returns one gradient per input, each with the shape of the op's output or of the input;
 // an undefined Variable stands for a zero gradient.
 template <class T>
-using GradRule = std::function<std::vector<Variable<T>>(const BackwardContext<T>&)>;
+using GradRule = std::function<VariableList<T>(const BackwardContext<T>&)>;
 
 template <class T>
 class Variable {
@@ -89,7 +94,7 @@ class Variable {
   bool is_leaf() const;
   // The recorded op's name, or "leaf".
   const char* op_name() const;
-  const std::vector<Variable>& inputs() const;
+  const VariableList<T>& inputs() const;
 
   // The gradient accumulated by backward; undefined until the first backward reaches this leaf.
   const Variable& grad() const;
@@ -114,7 +119,7 @@ struct Node {
 
   // Set for the result of a recorded op; empty for a leaf.
   const char* op = nullptr;
-  std::vector<Variable<T>> inputs;
+  VariableList<T> inputs;
   GradRule<T> rule;
   std::uint64_t tape_position = 0;  // 0 for leaves, which come after every op in the replay
   bool released = false;            // inputs and rule dropped by a backward without retain_graph
@@ -123,7 +128,7 @@ struct Node {
   Variable<T> pending_grad;
   std::uint64_t pass = 0;
 
-  Node();
+  explicit Node(Tensor<T>&& v);
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;

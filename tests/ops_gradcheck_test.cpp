@@ -2,6 +2,8 @@
 // for the ops that are twice differentiable. Broadcast shapes and axis reductions included.
 #include "test_util.hpp"
 
+#include <xtensor/xview.hpp>
+
 using ag::Shape;
 using test::uniform;
 using test::Vars;
@@ -141,4 +143,30 @@ TEST_CASE("gradgradcheck catches a rule that is right to first order only") {
   const auto input = uniform({3}, 0.5, 2.0);
   CHECK(ag::gradcheck(cube, {input}).ok);
   CHECK_FALSE(ag::gradgradcheck(cube, {input}).ok);
+}
+
+TEST_CASE("matmul through BLAS agrees with a plain product, for every transpose and a batch") {
+  // Sizes above the small-product loop, so that these go through cblas_{s,d}gemm.
+  const std::size_t m = 17, k = 33, n = 21;
+  const ag::Tensor<double> a = uniform({m, k}), b = uniform({k, n});
+  ag::Tensor<double> expected = ag::full<double>({m, n}, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t p = 0; p < k; ++p) expected(i, j) += a(i, p) * b(p, j);
+  const ag::Variable<double> A(a), B(b), At(ag::Tensor<double>(xt::transpose(a))), Bt(ag::Tensor<double>(xt::transpose(b)));
+  CHECK(xt::allclose(ag::matmul(A, B).value(), expected));
+  CHECK(xt::allclose(ag::matmul(At, B, true, false).value(), expected));
+  CHECK(xt::allclose(ag::matmul(A, Bt, false, true).value(), expected));
+  CHECK(xt::allclose(ag::matmul(At, Bt, true, true).value(), expected));
+  ag::Tensor<float> af = xt::cast<float>(a), bf = xt::cast<float>(b);
+  const auto product32 = ag::matmul(ag::Variable<float>(af), ag::Variable<float>(bf)).value();
+  CHECK(xt::allclose(xt::cast<double>(product32), expected, 1e-4, 1e-4));
+  // Batched, with one operand broadcast over the batch.
+  ag::Tensor<double> stacked = ag::full<double>({2, m, k}, 0.0);
+  xt::view(stacked, 0) = a;
+  xt::view(stacked, 1) = 2.0 * a;
+  const auto batched = ag::matmul(ag::Variable<double>(stacked), B).value();
+  CHECK(xt::allclose(xt::view(batched, 0), expected));
+  CHECK(xt::allclose(xt::view(batched, 1), 2.0 * expected));
+  CHECK_FIRST_ORDER([](const Vars& v) { return ag::matmul(v[0], v[1], true, true); }, uniform({k, m}), uniform({n, k}));
 }

@@ -70,6 +70,62 @@ Tensor<T> reduce_to(const Tensor<T>& in, const Shape& kept, T init, Combine comb
   return out;
 }
 
+// A gradient rule written once, as an expression over (g, a, y): the incoming gradient, the
+// op's input and its output. Under create_graph it runs on the variables themselves and is
+// recorded like any computation, so it can be differentiated again. Otherwise it runs on their
+// values, where xtensor fuses the whole expression into one pass and one new tensor (sigmoid's
+// g * y * (1 - y) is then one tensor instead of four variables).
+template <class T, class F>
+Variable<T> elementwise_rule(const BackwardContext<T>& c, F f) {
+  if (grad_enabled()) return f(c.grad, c.in[0], c.out);
+  return Variable<T>(Tensor<T>(f(c.grad.value(), c.in[0].value(), c.out.value())));
+}
+
+// Helpers such rules use, for variables (constants of the graph, or ops) and for tensor
+// expressions (lazy) alike.
+template <class T>
+Variable<T> sign_of(const Variable<T>& a) {
+  return Variable<T>(Tensor<T>(xt::sign(a.value())));
+}
+template <class E>
+auto sign_of(const xt::xexpression<E>& a) {
+  return xt::sign(a.derived_cast());
+}
+
+template <class T>
+Variable<T> positive(const Variable<T>& a) {
+  return Variable<T>(Tensor<T>(xt::cast<T>(a.value() > T(0))));
+}
+template <class E>
+auto positive(const xt::xexpression<E>& a) {
+  using T = typename E::value_type;
+  return xt::cast<T>(a.derived_cast() > T(0));
+}
+
+template <class T>
+Variable<T> within(const Variable<T>& a, T lo, T hi) {
+  return Variable<T>(Tensor<T>(xt::cast<T>(a.value() >= lo && a.value() <= hi)));
+}
+template <class E, class T>
+auto within(const xt::xexpression<E>& a, T lo, T hi) {
+  const E& x = a.derived_cast();
+  return xt::cast<T>(x >= lo && x <= hi);
+}
+
+// The logistic function without overflow: with e = exp(-|a|) <= 1, a >= 0 gives 1 / (1 + e) and
+// a < 0 gives e / (1 + e).
+template <class E>
+auto sigmoid_of(const xt::xexpression<E>& a) {
+  using T = typename E::value_type;
+  const Tensor<T> x = a.derived_cast();
+  const Tensor<T> e = xt::exp(-xt::abs(x));
+  return Tensor<T>(xt::where(x >= T(0), T(1) / (T(1) + e), e / (T(1) + e)));
+}
+template <class T>
+Variable<T> sigmoid_of(const Variable<T>& a) {
+  return sigmoid(a);
+}
+
 template <class T>
 Variable<T> zeros_like(const Variable<T>& a) {
   return Variable<T>(full<T>(a.shape(), T(0)));

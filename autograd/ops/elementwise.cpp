@@ -18,64 +18,57 @@
 
 namespace ag {
 
-namespace {
-
-// A 0/1 tensor as a constant variable.
-template <class T, class E>
-Variable<T> mask(const E& condition) {
-  return Variable<T>(Tensor<T>(xt::cast<T>(condition)));
-}
-
-}  // namespace
+using detail::elementwise_rule;
 
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
   return record<T>("exp", Tensor<T>(xt::exp(a.value())), {a},
-                   [](const BackwardContext<T>& c) { return grads(mul(c.grad, c.out)); });
+                   [](const BackwardContext<T>& c) {
+    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y; }));
+  });
 }
 
 template <class T>
 Variable<T> log(const Variable<T>& a) {
   return record<T>("log", Tensor<T>(xt::log(a.value())), {a},
-                   [](const BackwardContext<T>& c) { return grads(div(c.grad, c.in[0])); });
+                   [](const BackwardContext<T>& c) {
+    return grads(elementwise_rule(c, [](const auto& g, const auto& a, const auto&) { return g / a; }));
+  });
 }
 
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
   return record<T>("sqrt", Tensor<T>(xt::sqrt(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(div(c.grad, mul(constant<T>(2), c.out)));
+    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); }));
   });
 }
 
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
   return record<T>("abs", Tensor<T>(xt::abs(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(mul(c.grad, Variable<T>(Tensor<T>(xt::sign(c.in[0].value())))));
+    return grads(elementwise_rule(c, [](const auto& g, const auto& a, const auto&) { return g * detail::sign_of(a); }));
   });
 }
 
 template <class T>
 Variable<T> tanh(const Variable<T>& a) {
   return record<T>("tanh", Tensor<T>(xt::tanh(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(mul(c.grad, sub(constant<T>(1), mul(c.out, c.out))));
+    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); }));
   });
 }
 
 template <class T>
 Variable<T> sigmoid(const Variable<T>& a) {
-  // 1 / (1 + e^-a) overflows e^-a for a very negative; with e = e^-|a| <= 1 neither branch can.
-  const Tensor<T>& x = a.value();
-  const Tensor<T> e = xt::exp(-xt::abs(x));
-  Tensor<T> y = xt::where(x >= T(0), T(1) / (T(1) + e), e / (T(1) + e));
-  return record<T>("sigmoid", std::move(y), {a}, [](const BackwardContext<T>& c) {
-    return grads(mul(c.grad, mul(c.out, sub(constant<T>(1), c.out))));
+  // 1 / (1 + e^-a) would overflow e^-a for a very negative; sigmoid_of never does.
+  return record<T>("sigmoid", detail::sigmoid_of(a.value()), {a}, [](const BackwardContext<T>& c) {
+    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y * (T(1) - y); }));
   });
 }
 
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
   return record<T>("relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a}, [](const BackwardContext<T>& c) {
-    return grads(mul(c.grad, mask<T>(c.in[0].value() > T(0))));
+    return grads(elementwise_rule(c, [](const auto& g, const auto& a, const auto&) { return g * detail::positive(a); }));
   });
 }
 
@@ -85,7 +78,10 @@ Variable<T> softplus(const Variable<T>& a) {
   const Tensor<T>& x = a.value();
   Tensor<T> y = xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x)));
   return record<T>("softplus", std::move(y), {a},
-                   [](const BackwardContext<T>& c) { return grads(mul(c.grad, sigmoid(c.in[0]))); });
+                   [](const BackwardContext<T>& c) {
+                     return grads(elementwise_rule(
+                         c, [](const auto& g, const auto& a, const auto&) { return g * detail::sigmoid_of(a); }));
+                   });
 }
 
 template <class T>
@@ -94,7 +90,10 @@ Variable<T> log_sigmoid(const Variable<T>& a) {
   const Tensor<T>& x = a.value();
   Tensor<T> y = xt::minimum(x, T(0)) - xt::log1p(xt::exp(-xt::abs(x)));
   return record<T>("log_sigmoid", std::move(y), {a},
-                   [](const BackwardContext<T>& c) { return grads(mul(c.grad, sigmoid(neg(c.in[0])))); });
+                   [](const BackwardContext<T>& c) {
+                     return grads(elementwise_rule(
+                         c, [](const auto& g, const auto& a, const auto&) { return g * detail::sigmoid_of(-a); }));
+                   });
 }
 
 template <class T>
@@ -109,8 +108,8 @@ template <class T>
 Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
   if (lo > hi) throw std::invalid_argument("clamp: lo is greater than hi");
   return record<T>("clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a}, [lo, hi](const BackwardContext<T>& c) {
-    const Tensor<T>& x = c.in[0].value();
-    return grads(mul(c.grad, mask<T>(x >= lo && x <= hi)));
+    return grads(elementwise_rule(
+        c, [lo, hi](const auto& g, const auto& a, const auto&) { return g * detail::within(a, T(lo), T(hi)); }));
   });
 }
 

@@ -260,7 +260,7 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
   }
   offsets.push_back(static_cast<long>(shape[ax]));
   return record<T>("concat", std::move(y), parts, [offsets, ax](const BackwardContext<T>& c) {
-    std::vector<Variable<T>> out(c.in.size());
+    VariableList<T> out(c.in.size());
     for (std::size_t i = 0; i < c.in.size(); ++i) {
       if (c.needs(i)) out[i] = slice(c.grad, static_cast<long>(ax), offsets[i], offsets[i + 1]);
     }
