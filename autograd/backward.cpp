@@ -114,10 +114,8 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
           if ((*targets)[i].is(*v)) accumulate(results[i], g);
         }
       }
-      if (node.op == nullptr) {
-        if (!targets) accumulate(node.grad, g);
-        continue;
-      }
+      if (!targets && (node.op == nullptr || node.retains_grad)) accumulate(node.grad, g);
+      if (node.op == nullptr) continue;
       if (node.released) {
         throw BackwardError(fmt::format(
             "backward: '{}' (tape position {}) was already freed by an earlier backward; pass "

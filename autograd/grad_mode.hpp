@@ -16,32 +16,26 @@ void set_grad_enabled(bool enabled);
 bool anomaly_mode();
 void set_anomaly_mode(bool enabled);
 
-class GradModeGuard {
+// Sets one of these switches for a scope and restores its previous state at the end of it.
+template <bool (*Get)(), void (*Set)(bool)>
+class SwitchGuard {
  public:
-  explicit GradModeGuard(bool enabled) : previous_(grad_enabled()) { set_grad_enabled(enabled); }
-  ~GradModeGuard() { set_grad_enabled(previous_); }
-  GradModeGuard(const GradModeGuard&) = delete;
-  GradModeGuard& operator=(const GradModeGuard&) = delete;
+  explicit SwitchGuard(bool enabled) : previous_(Get()) { Set(enabled); }
+  ~SwitchGuard() { Set(previous_); }
+  SwitchGuard(const SwitchGuard&) = delete;
+  SwitchGuard& operator=(const SwitchGuard&) = delete;
 
  private:
   bool previous_;
 };
+
+using GradModeGuard = SwitchGuard<grad_enabled, set_grad_enabled>;
+using AnomalyModeGuard = SwitchGuard<anomaly_mode, set_anomaly_mode>;
 
 // `{ ag::NoGrad no_grad; ... }`: inference, optimizer updates, anything not to differentiate.
 class NoGrad : public GradModeGuard {
  public:
   NoGrad() : GradModeGuard(false) {}
-};
-
-class AnomalyModeGuard {
- public:
-  explicit AnomalyModeGuard(bool enabled) : previous_(anomaly_mode()) { set_anomaly_mode(enabled); }
-  ~AnomalyModeGuard() { set_anomaly_mode(previous_); }
-  AnomalyModeGuard(const AnomalyModeGuard&) = delete;
-  AnomalyModeGuard& operator=(const AnomalyModeGuard&) = delete;
-
- private:
-  bool previous_;
 };
 
 // `{ ag::DetectAnomaly detect; ... }`: debugging a NaN.

@@ -34,7 +34,9 @@ std::vector<const Node<T>*> nodes_of(const Variable<T>& output) {
 template <class T>
 std::string values(const Tensor<T>& t, std::size_t max_values) {
   if (t.size() > max_values) return "...";
-  return fmt::format("{}", fmt::join(std::vector<T>(t.begin(), t.end()), ", "));
+  std::string out;
+  for (const T& v : t) out += fmt::format("{}{:.6g}", out.empty() ? "" : ", ", v);
+  return out;
 }
 
 }  // namespace
@@ -65,13 +67,13 @@ std::string graph_table(const Variable<T>& output, std::size_t max_values) {
   const auto nodes = nodes_of(output);
   std::map<const Node<T>*, std::size_t> id;
   for (const Node<T>* n : nodes) id.emplace(n, id.size());
-  std::string out = fmt::format("{:>4}  {:<14} {:<12} {:<12} {:<28} {}\n", "id", "op", "shape", "inputs", "value", "grad");
+  std::string out = fmt::format("{:>4}  {:<14} {:<8} {:<8} {:<26} {}\n", "id", "op", "shape", "inputs", "value", "grad");
   for (const Node<T>* n : nodes) {
     std::vector<std::size_t> ins;
     for (const Variable<T>& in : n->inputs) ins.push_back(id[in.node().get()]);
     const std::string op = n->op ? n->op : (n->requires_grad ? "leaf (grad)" : "leaf");
     const std::string grad = n->grad.defined() ? values(n->grad.value(), max_values) : "";
-    out += fmt::format("{:>4}  {:<14} {:<12} {:<12} {:<28} {}\n", id[n], op, shape_str(to_shape(n->value.shape())),
+    out += fmt::format("{:>4}  {:<14} {:<8} {:<8} {:<26} {}\n", id[n], op, shape_str(to_shape(n->value.shape())),
                        fmt::format("{}", fmt::join(ins, ",")), values(n->value, max_values), grad);
   }
   return out;

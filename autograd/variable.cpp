@@ -91,6 +91,12 @@ const Variable<T>& Variable<T>::grad() const {
 }
 
 template <class T>
+Variable<T>& Variable<T>::retain_grad() {
+  node_->retains_grad = true;
+  return *this;
+}
+
+template <class T>
 void Variable<T>::zero_grad() {
   node_->grad = Variable<T>();
 }

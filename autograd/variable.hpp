@@ -96,8 +96,12 @@ class Variable {
   const char* op_name() const;
   const VariableList<T>& inputs() const;
 
-  // The gradient accumulated by backward; undefined until the first backward reaches this leaf.
+  // The gradient accumulated by backward; undefined until the first backward reaches this leaf
+  // (or this intermediate variable, after retain_grad()).
   const Variable& grad() const;
+  // Asks backward to keep this intermediate variable's gradient in grad() too, as it does for
+  // leaves: to look at a hidden layer's Delta, say.
+  Variable& retain_grad();
   void zero_grad();
 
   // Same value, cut from the graph: gradients do not flow through the result.
@@ -115,7 +119,8 @@ template <class T>
 struct Node {
   Tensor<T> value;
   bool requires_grad = false;
-  Variable<T> grad;  // leaves only: what backward accumulated
+  Variable<T> grad;  // what backward accumulated: leaves, and other nodes that retain it
+  bool retains_grad = false;
 
   // Set for the result of a recorded op; empty for a leaf.
   const char* op = nullptr;

@@ -55,6 +55,20 @@ TEST_CASE("requires_grad, leaves and detach") {
   CHECK(w.grad().item() == doctest::Approx(5.0 * 10.0));
 }
 
+TEST_CASE("retain_grad keeps an intermediate gradient; comparisons never join the graph") {
+  V x = leaf({1.0, -2.0});
+  V h = ag::tanh(x);
+  h.retain_grad();
+  V y = ag::sum(h * h);
+  ag::backward(y);
+  for (std::size_t i = 0; i < 2; ++i) CHECK(h.grad().value()(i) == doctest::Approx(2 * std::tanh(x.value()(i))));
+  for (const V& mask : {ag::gt(x, h), ag::ge(x, h), ag::lt(x, h), ag::le(x, h), ag::eq(x, x), ag::ne(x, h)}) {
+    CHECK_FALSE(mask.requires_grad());
+    CHECK(mask.is_leaf());
+  }
+  CHECK(ag::gt(x, h).value() == Tensor<double>{1.0, 0.0});
+}
+
 TEST_CASE("NoGrad records nothing, nests and restores") {
   V w = leaf({1.0, 2.0});
   {

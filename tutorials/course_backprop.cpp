@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   print_weights(net, "The network as the slides initialise it (no biases):");
 
   const course::Tensor x{{2.0, -1.0}};
-  const course::Pass p = course::forward(net, x, 1.0);
+  course::Pass p = course::forward(net, x, 1.0);
   fmt::print("Forward pass, a_j = g(in_j), in_j = sum_i w_{{i,j}} a_i:\n");
   const char* hidden[] = {"h1", "h2", "h3", "h4"};
   for (std::size_t j = 0; j < 2; ++j) {
@@ -73,14 +73,18 @@ int main(int argc, char** argv) {
   fmt::print("  Delta_h3 = {:9.6f}   Delta_h4 = {:9.6f}\n", d.h34(0, 0), d.h34(0, 1));
   fmt::print("  Delta_h1 = {:9.6f}   Delta_h2 = {:9.6f}\n\n", d.h12(0, 0), d.h12(0, 1));
 
-  fmt::print("The recorded graph of the loss, as the engine replays it backwards (ag::graph_table):\n{}\n",
+  // Keep the gradients of the in_j too, not only the weights': they are the Deltas, negated.
+  for (course::V* in : {&p.in_h12, &p.in_h34, &p.in_y}) in->retain_grad();
+  ag::backward(p.loss, {.retain_graph = true});
+  fmt::print("The graph the engine recorded, after ag::backward (ag::graph_table). Leaves are the\n"
+             "weights and the data; the grad of each matmul's output is dLoss/d in_j = -Delta_j:\n{}\n",
              ag::graph_table(p.loss));
   if (dot_file) {
     std::ofstream(dot_file) << ag::to_dot(p.loss);
     fmt::print("(the same graph in Graphviz DOT is in {})\n\n", dot_file);
   }
 
-  course::update(net, p, 0.2);
+  course::step(net, 0.2);
   print_weights(net, "After one step, w_{i,j} <- w_{i,j} + alpha a_i Delta_j (= w - alpha dLoss/dw, by ag::backward):");
   const course::Pass after = course::forward(net, x, 1.0);
 

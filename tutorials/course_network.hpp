@@ -68,14 +68,20 @@ inline Deltas deltas(const Pass& p) {
   return {-g[0].value(), -g[1].value(), -g[2].value()};
 }
 
-// One step of gradient descent, w <- w - alpha dLoss/dw, which is the slides' w_{i,j} + alpha a_i Delta_j.
-inline void update(Network& net, const Pass& p, double alpha) {
-  ag::backward(p.loss);
+// One step of gradient descent on the gradients a backward left in the weights:
+// w <- w - alpha dLoss/dw, which is the slides' w_{i,j} + alpha a_i Delta_j.
+inline void step(Network& net, double alpha) {
   ag::NoGrad no_grad;
   for (V* w : {&net.w1, &net.w2, &net.w3}) {
     w->value() -= alpha * w->grad().value();
     w->zero_grad();
   }
+}
+
+// Backward through the pass, then a step.
+inline void update(Network& net, const Pass& p, double alpha) {
+  ag::backward(p.loss);
+  step(net, alpha);
 }
 
 // How a figure printed on the slides relates to the exact one.

@@ -32,7 +32,7 @@ template <class T>
 Variable<T> log(const Variable<T>& a) {
   return record<T>("log", Tensor<T>(xt::log(a.value())), {a},
                    [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto& a, const auto&) { return g / a; }));
+    return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g / x; }));
   });
 }
 
@@ -46,7 +46,7 @@ Variable<T> sqrt(const Variable<T>& a) {
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
   return record<T>("abs", Tensor<T>(xt::abs(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto& a, const auto&) { return g * detail::sign_of(a); }));
+    return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sign_of(x); }));
   });
 }
 
@@ -68,31 +68,31 @@ Variable<T> sigmoid(const Variable<T>& a) {
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
   return record<T>("relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto& a, const auto&) { return g * detail::positive(a); }));
+    return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::positive(x); }));
   });
 }
 
 template <class T>
 Variable<T> softplus(const Variable<T>& a) {
   // log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for large a, no lost digits for small.
-  const Tensor<T>& x = a.value();
-  Tensor<T> y = xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x)));
+  const Tensor<T>& v = a.value();
+  Tensor<T> y = xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)));
   return record<T>("softplus", std::move(y), {a},
                    [](const BackwardContext<T>& c) {
                      return grads(elementwise_rule(
-                         c, [](const auto& g, const auto& a, const auto&) { return g * detail::sigmoid_of(a); }));
+                         c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(x); }));
                    });
 }
 
 template <class T>
 Variable<T> log_sigmoid(const Variable<T>& a) {
   // log(sigmoid(a)) = -softplus(-a) = min(a, 0) - log1p(e^-|a|).
-  const Tensor<T>& x = a.value();
-  Tensor<T> y = xt::minimum(x, T(0)) - xt::log1p(xt::exp(-xt::abs(x)));
+  const Tensor<T>& v = a.value();
+  Tensor<T> y = xt::minimum(v, T(0)) - xt::log1p(xt::exp(-xt::abs(v)));
   return record<T>("log_sigmoid", std::move(y), {a},
                    [](const BackwardContext<T>& c) {
                      return grads(elementwise_rule(
-                         c, [](const auto& g, const auto& a, const auto&) { return g * detail::sigmoid_of(-a); }));
+                         c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(-x); }));
                    });
 }
 
@@ -109,7 +109,7 @@ Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
   if (lo > hi) throw std::invalid_argument("clamp: lo is greater than hi");
   return record<T>("clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a}, [lo, hi](const BackwardContext<T>& c) {
     return grads(elementwise_rule(
-        c, [lo, hi](const auto& g, const auto& a, const auto&) { return g * detail::within(a, T(lo), T(hi)); }));
+        c, [lo, hi](const auto& g, const auto& x, const auto&) { return g * detail::within(x, T(lo), T(hi)); }));
   });
 }
 
