@@ -109,7 +109,9 @@ Variable<T> within(const Variable<T>& a, T lo, T hi) {
 template <class E, class T>
 auto within(const xt::xexpression<E>& a, T lo, T hi) {
   const E& x = a.derived_cast();
-  return xt::cast<T>(x >= lo && x <= hi);
+  // T(lo), a prvalue, is held by value: `x >= lo` would keep a reference to this function's
+  // parameter, dangling once it returns (xtensor keeps lvalue scalars by reference).
+  return xt::cast<T>(x >= T(lo) && x <= T(hi));
 }
 
 // The logistic function without overflow: with e = exp(-|a|) <= 1, a >= 0 gives 1 / (1 + e) and

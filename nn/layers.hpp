@@ -1,0 +1,99 @@
+// Layers: Linear, Sequential, the activations and Dropout. Each forward is an expression over
+// autograd ops.
+#pragma once
+
+#include "nn/init.hpp"
+#include "nn/module.hpp"
+
+#include <functional>
+#include <initializer_list>
+
+namespace ag::nn {
+
+// y = x W + b, with W [in, out] (W(i, j) is the course's w_{i,j}) and b [out].
+template <class T = float>
+class Linear : public Layer<T> {
+ public:
+  Linear(std::size_t in, std::size_t out, Init init = Init::xavier, bool bias = true,
+         Generator& generator = default_generator());
+  Variable<T> forward(const Variable<T>& x) override;
+  Variable<T>& weight() { return weight_; }
+  // Undefined when the layer has no bias.
+  Variable<T>& bias() { return bias_; }
+
+ private:
+  Variable<T> weight_, bias_;
+};
+
+// Layers applied in order.
+template <class T = float>
+class Sequential : public Layer<T> {
+ public:
+  Sequential() = default;
+  Sequential(std::initializer_list<std::shared_ptr<Layer<T>>> layers);
+  Sequential& add(std::shared_ptr<Layer<T>> layer);
+  Variable<T> forward(const Variable<T>& x) override;
+  std::size_t size() const { return layers_.size(); }
+
+ private:
+  std::vector<std::shared_ptr<Layer<T>>> layers_;
+};
+
+// An activation (or any parameter-free function) as a layer.
+template <class T = float>
+class Function : public Layer<T> {
+ public:
+  explicit Function(std::function<Variable<T>(const Variable<T>&)> f) : f_(std::move(f)) {}
+  Variable<T> forward(const Variable<T>& x) override { return f_(x); }
+
+ private:
+  std::function<Variable<T>(const Variable<T>&)> f_;
+};
+
+template <class T = float>
+std::shared_ptr<Layer<T>> relu() {
+  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::relu(x); });
+}
+template <class T = float>
+std::shared_ptr<Layer<T>> sigmoid() {
+  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::sigmoid(x); });
+}
+template <class T = float>
+std::shared_ptr<Layer<T>> tanh() {
+  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::tanh(x); });
+}
+template <class T = float>
+std::shared_ptr<Layer<T>> step() {
+  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::step(x); });
+}
+template <class T = float>
+std::shared_ptr<Layer<T>> softplus() {
+  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::softplus(x); });
+}
+
+// Inverted dropout: in training, each element is zeroed with probability p and the rest scaled
+// by 1 / (1 - p), so that evaluation (the identity) sees the same expected activation.
+template <class T = float>
+class Dropout : public Layer<T> {
+ public:
+  explicit Dropout(double p, Generator& generator = default_generator());
+  Variable<T> forward(const Variable<T>& x) override;
+
+ private:
+  double p_;
+  Generator* generator_;
+};
+
+template <class T = float, class... Args>
+std::shared_ptr<Linear<T>> linear(Args&&... args) {
+  return std::make_shared<Linear<T>>(std::forward<Args>(args)...);
+}
+
+extern template class Linear<float>;
+extern template class Linear<double>;
+extern template class Sequential<float>;
+extern template class Sequential<double>;
+extern template class Dropout<float>;
+extern template class Dropout<double>;
+
+}  // namespace ag::nn

@@ -1,0 +1,97 @@
+#include "nn/losses.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace ag::nn {
+
+template <class T>
+Variable<T> mse(const Variable<T>& prediction, const Variable<T>& target) {
+  const Variable<T> diff = prediction - target;
+  return mean(diff * diff);
+}
+
+template <class T>
+Variable<T> binary_cross_entropy(const Variable<T>& probability, const Variable<T>& target, T eps) {
+  const Variable<T> a = clamp(probability, eps, T(1) - eps);
+  return -mean(target * log(a) + (T(1) - target) * log(T(1) - a));
+}
+
+template <class T>
+Variable<T> binary_cross_entropy_with_logits(const Variable<T>& logit, const Variable<T>& target) {
+  return mean(softplus(logit) - target * logit);
+}
+
+template <class T>
+Tensor<T> one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
+  Tensor<T> out = full<T>({labels.size(), classes}, T(0));
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= classes) {
+      throw std::out_of_range(fmt::format("one_hot: label {} at row {} is not below {} classes", labels[i], i, classes));
+    }
+    out(i, labels[i]) = T(1);
+  }
+  return out;
+}
+
+template <class T>
+Variable<T> softmax_cross_entropy(const Variable<T>& logits, const std::vector<std::size_t>& labels) {
+  if (logits.ndim() != 2 || logits.shape()[0] != labels.size()) {
+    throw ShapeError(fmt::format("softmax_cross_entropy: logits of shape {} for {} labels (expected [{}, classes])",
+                                 shape_str(logits.shape()), labels.size(), labels.size()));
+  }
+  const Variable<T> targets(one_hot<T>(labels, logits.shape()[1]));
+  return -sum(targets * log_softmax(logits, 1)) / static_cast<T>(labels.size());
+}
+
+template <class T>
+Variable<T> kl_bernoulli(T rho, const Variable<T>& rho_hat) {
+  return sum(rho * log(rho / rho_hat) + (T(1) - rho) * log((T(1) - rho) / (T(1) - rho_hat)));
+}
+
+template <class T>
+Variable<T> l1_penalty(const std::vector<Variable<T>>& params) {
+  Variable<T> total = constant<T>(0);
+  for (const Variable<T>& p : params) total = total + sum(abs(p));
+  return total;
+}
+
+template <class T>
+Variable<T> l2_penalty(const std::vector<Variable<T>>& params) {
+  Variable<T> total = constant<T>(0);
+  for (const Variable<T>& p : params) total = total + sum(p * p);
+  return total;
+}
+
+template <class T>
+Variable<T> perceptron_loss(const Variable<T>& z, const Variable<T>& target) {
+  return sum((step(z) - target) * z);
+}
+
+template <class T>
+double accuracy(const Tensor<T>& logits, const std::vector<std::size_t>& labels) {
+  const std::size_t classes = logits.shape()[1];
+  std::size_t right = 0;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    const T* row = logits.data() + i * classes;
+    right += static_cast<std::size_t>(std::max_element(row, row + classes) - row) == labels[i];
+  }
+  return labels.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(labels.size());
+}
+
+#define AG_NN_LOSSES(T)                                                                       \
+  template Variable<T> mse(const Variable<T>&, const Variable<T>&);                           \
+  template Variable<T> binary_cross_entropy(const Variable<T>&, const Variable<T>&, T);       \
+  template Variable<T> binary_cross_entropy_with_logits(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> softmax_cross_entropy(const Variable<T>&, const std::vector<std::size_t>&); \
+  template Variable<T> kl_bernoulli(T, const Variable<T>&);                                   \
+  template Variable<T> l1_penalty(const std::vector<Variable<T>>&);                           \
+  template Variable<T> l2_penalty(const std::vector<Variable<T>>&);                           \
+  template Variable<T> perceptron_loss(const Variable<T>&, const Variable<T>&);               \
+  template Tensor<T> one_hot(const std::vector<std::size_t>&, std::size_t);                   \
+  template double accuracy(const Tensor<T>&, const std::vector<std::size_t>&);
+AG_NN_LOSSES(float)
+AG_NN_LOSSES(double)
+
+}  // namespace ag::nn

@@ -1,0 +1,9 @@
+// Everything of nn: `#include <nn/nn.hpp>`.
+#pragma once
+
+#include "nn/init.hpp"
+#include "nn/layers.hpp"
+#include "nn/losses.hpp"
+#include "nn/module.hpp"
+#include "nn/optim.hpp"
+#include "nn/random.hpp"
