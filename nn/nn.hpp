@@ -1,6 +1,8 @@
 // Everything of nn: `#include <nn/nn.hpp>`.
 #pragma once
 
+#include "nn/checkpoint.hpp"
+#include "nn/data.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/losses.hpp"

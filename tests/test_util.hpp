@@ -4,6 +4,8 @@
 #include <autograd/autograd.hpp>
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace test {
@@ -47,3 +49,40 @@ using Vars = std::vector<ag::Variable<double>>;
     const auto first = ag::gradcheck(f, {__VA_ARGS__}); \
     CHECK_MESSAGE(first.ok, first.summary());           \
   } while (0)
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace test {
+
+// A fresh directory under the system's temporary directory, removed at the end of the scope.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "autograd-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace test
