@@ -8,4 +8,5 @@
 #include "nn/losses.hpp"
 #include "nn/module.hpp"
 #include "nn/optim.hpp"
+#include "nn/progress.hpp"
 #include "nn/random.hpp"

@@ -1,0 +1,112 @@
+// The course's half adder (slides "One layer perceptron"): inputs x1, x2; outputs the carry
+// (x1 AND x2) and the sum (x1 XOR x2). Shared by the tutorial and its test.
+#pragma once
+
+#include <nn/nn.hpp>
+
+#include <xtensor/xmanipulation.hpp>
+
+#include <vector>
+
+namespace half_adder {
+
+using V = ag::Variable<float>;
+using Tensor = ag::Tensor<float>;
+
+struct Data {
+  Tensor x{{0.0f, 0.0f}, {0.0f, 1.0f}, {1.0f, 0.0f}, {1.0f, 1.0f}};
+  Tensor carry = column({0.0f, 0.0f, 0.0f, 1.0f});
+  Tensor sum = column({0.0f, 1.0f, 1.0f, 0.0f});
+
+  static Tensor column(std::initializer_list<float> values) {
+    Tensor t(values);
+    t.reshape({values.size(), 1});
+    return t;
+  }
+};
+
+// One output unit: in = x w + b, then a threshold (perceptron rule) or a sigmoid (logistic rule).
+struct Perceptron : ag::nn::Module<float> {
+  std::shared_ptr<ag::nn::Linear<float>> unit;
+  explicit Perceptron(ag::nn::Generator& g) {
+    unit = register_module("unit", std::make_shared<ag::nn::Linear<float>>(2, 1, ag::nn::Init::random_low, true, g));
+  }
+  V in(const V& x) { return unit->forward(x); }
+};
+
+enum class Rule { perceptron, logistic };
+
+struct Result {
+  Tensor outputs;  // what the trained unit outputs on the four inputs (0/1, or a probability)
+  int right = 0;   // how many of the four it gets right (probabilities thresholded at 0.5)
+  ag::nn::LearningCurve curve;
+};
+
+// Trains one unit on `target` for `epochs` passes over the four examples (full batch).
+inline Result train_perceptron(const Tensor& target, Rule rule, int epochs, float lr, std::uint64_t seed) {
+  ag::nn::Generator g(seed);
+  Perceptron p(g);
+  ag::nn::SGD<float> sgd(p.parameters(), {.lr = lr});
+  const Data data;
+  const V x(data.x), y(target);
+  Result r;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const V in = p.in(x);
+    const V loss = rule == Rule::perceptron ? ag::nn::perceptron_loss(in, y) : ag::nn::binary_cross_entropy_with_logits(in, y);
+    sgd.zero_grad();
+    ag::backward(loss);
+    sgd.step();
+    const Tensor out = rule == Rule::perceptron ? ag::step(in).value() : ag::sigmoid(in).value();
+    const double acc = xt::mean(xt::cast<float>(xt::equal(xt::cast<float>(out >= 0.5f), target)))();
+    if (epoch % (epochs / 50) == 0) r.curve.add({static_cast<std::size_t>(epoch), loss.item(), acc, loss.item(), acc, 0});
+  }
+  ag::NoGrad no_grad;
+  const V in = p.in(x);
+  r.outputs = rule == Rule::perceptron ? ag::step(in).value() : ag::sigmoid(in).value();
+  r.right = static_cast<int>(xt::sum(xt::cast<int>(xt::equal(xt::cast<float>(r.outputs >= 0.5f), target)))());
+  return r;
+}
+
+// A 2-3-2 multi-layer perceptron of sigmoid units, both outputs at once, by backpropagation.
+struct Mlp : ag::nn::Module<float> {
+  ag::nn::Sequential<float> net;
+  explicit Mlp(ag::nn::Generator& g)
+      : net{std::make_shared<ag::nn::Linear<float>>(2, 3, ag::nn::Init::xavier, true, g), ag::nn::sigmoid<float>(),
+            std::make_shared<ag::nn::Linear<float>>(3, 2, ag::nn::Init::xavier, true, g)} {}
+};
+
+struct MlpResult {
+  Tensor outputs;  // [4, 2]: carry and sum probabilities
+  int right = 0;   // of the 8 outputs
+  ag::nn::LearningCurve curve;
+};
+
+inline MlpResult train_mlp(int epochs, float lr, std::uint64_t seed) {
+  ag::nn::Generator g(seed);
+  ag::nn::Sequential<float> net{std::make_shared<ag::nn::Linear<float>>(2, 3, ag::nn::Init::xavier, true, g),
+                                ag::nn::sigmoid<float>(),
+                                std::make_shared<ag::nn::Linear<float>>(3, 2, ag::nn::Init::xavier, true, g)};
+  ag::nn::Adam<float> adam(net.parameters(), {.lr = lr});
+  const Data data;
+  const V x(data.x);
+  const Tensor targets = xt::concatenate(xt::xtuple(data.carry, data.sum), 1);
+  const V y(targets);
+  MlpResult r;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const V logits = net(x);
+    const V loss = ag::nn::binary_cross_entropy_with_logits(logits, y);
+    adam.zero_grad();
+    ag::backward(loss);
+    adam.step();
+    if (epoch % (epochs / 50) == 0) {
+      const double acc = xt::mean(xt::cast<float>(xt::equal(xt::cast<float>(logits.value() >= 0.0f), targets)))();
+      r.curve.add({static_cast<std::size_t>(epoch), loss.item(), acc, loss.item(), acc, 0});
+    }
+  }
+  ag::NoGrad no_grad;
+  r.outputs = ag::sigmoid(net(x)).value();
+  r.right = static_cast<int>(xt::sum(xt::cast<int>(xt::equal(xt::cast<float>(r.outputs >= 0.5f), targets)))());
+  return r;
+}
+
+}  // namespace half_adder
