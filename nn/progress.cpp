@@ -103,8 +103,8 @@ struct Panel {
       std::string points;
       for (std::size_t i = 0; i < series[s].second.size(); ++i) points += fmt::format("{:.1f},{:.1f} ", px(i), py(series[s].second[i]));
       out += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>)", points, colors[s]);
-      out += fmt::format(R"(<text x="{}" y="{}" font-size="12" fill="{}">{}</text>)", x0 + width - 80, y0 + 18 + 16 * s,
-                         colors[s], series[s].first);
+      out += fmt::format(R"(<text x="{}" y="{}" font-size="12" fill="{}">{}</text>)",  // above the frame, clear of the lines
+                         x0 + width - 110 + 60 * static_cast<double>(s), y0 - 8, colors[s], series[s].first);
     }
     return out;
   }
