@@ -1,6 +1,7 @@
 #include "workloads.hpp"
 
 #include <autograd/autograd.hpp>
+#include <nn/nn.hpp>
 
 #include <random>
 
@@ -86,6 +87,57 @@ Workload mlp_step_autograd(int batch) {
             sgd(p, 0.01f);
           },
           1};
+}
+
+namespace {
+
+struct Mlp : ag::nn::Module<float> {
+  std::shared_ptr<ag::nn::Linear<float>> fc1, fc2, fc3;
+  explicit Mlp(ag::nn::Generator& g) {
+    fc1 = register_module("fc1", std::make_shared<ag::nn::Linear<float>>(784, 256, ag::nn::Init::he, true, g));
+    fc2 = register_module("fc2", std::make_shared<ag::nn::Linear<float>>(256, 128, ag::nn::Init::he, true, g));
+    fc3 = register_module("fc3", std::make_shared<ag::nn::Linear<float>>(128, 10, ag::nn::Init::xavier, true, g));
+  }
+  V forward(const V& x) { return fc3->forward(ag::relu(fc2->forward(ag::relu(fc1->forward(x))))); }
+};
+
+// One training step: forward, softmax cross-entropy, backward, Adam.
+void adam_step(Mlp& model, ag::nn::Adam<float>& adam, const V& x, const std::vector<std::size_t>& labels) {
+  const V loss = ag::nn::softmax_cross_entropy(model.forward(x), labels);
+  adam.zero_grad();
+  ag::backward(loss);
+  adam.step();
+}
+
+}  // namespace
+
+Workload mlp_adam_step_autograd(int batch) {
+  auto generator = std::make_shared<ag::nn::Generator>(7);
+  auto model = std::make_shared<Mlp>(*generator);
+  auto adam = std::make_shared<ag::nn::Adam<float>>(model->parameters(), ag::nn::AdamOptions{.lr = 1e-3});
+  std::mt19937 rng(7);
+  const auto n = static_cast<std::size_t>(batch);
+  const V x(random_tensor({n, 784}, 1.0f, rng));
+  std::vector<std::size_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = i % 10;
+  return {[generator, model, adam, x, labels] { adam_step(*model, *adam, x, labels); }, 1};
+}
+
+void mlp_epoch_autograd(const float* images, const std::size_t* labels, std::size_t count) {
+  ag::nn::Generator generator(7);
+  Mlp model(generator);
+  ag::nn::Adam<float> adam(model.parameters(), {.lr = 1e-3});
+  const ag::nn::Batches batches(count, 64, true, generator);
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    const auto rows = batches[b];
+    T x = T::from_shape({rows.size(), 784});
+    std::vector<std::size_t> y;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      std::copy_n(images + rows[i] * 784, 784, x.data() + i * 784);
+      y.push_back(labels[rows[i]]);
+    }
+    adam_step(model, adam, V(std::move(x)), y);
+  }
 }
 
 }  // namespace bench

@@ -69,4 +69,48 @@ Workload mlp_step_torch(int batch) {
           1};
 }
 
+namespace {
+
+struct TorchMlp : torch::nn::Module {
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
+  TorchMlp() {
+    fc1 = register_module("fc1", torch::nn::Linear(784, 256));
+    fc2 = register_module("fc2", torch::nn::Linear(256, 128));
+    fc3 = register_module("fc3", torch::nn::Linear(128, 10));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return fc3(torch::relu(fc2(torch::relu(fc1(x))))); }
+};
+
+void torch_adam_step(TorchMlp& model, torch::optim::Adam& adam, const torch::Tensor& x, const torch::Tensor& labels) {
+  auto loss = torch::nn::functional::cross_entropy(model.forward(x), labels);
+  adam.zero_grad();
+  loss.backward();
+  adam.step();
+}
+
+}  // namespace
+
+Workload mlp_adam_step_torch(int batch) {
+  torch::manual_seed(7);
+  auto model = std::make_shared<TorchMlp>();
+  auto adam = std::make_shared<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
+  const auto x = torch::randn({batch, 784});
+  const auto labels = torch::arange(batch) % 10;
+  return {[model, adam, x, labels] { torch_adam_step(*model, *adam, x, labels); }, 1};
+}
+
+void mlp_epoch_torch(const float* images, const std::size_t* labels, std::size_t count) {
+  torch::manual_seed(7);
+  TorchMlp model;
+  torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
+  const auto all_images = torch::from_blob(const_cast<float*>(images), {static_cast<long>(count), 784}).clone();
+  std::vector<long> label_values(labels, labels + count);
+  const auto all_labels = torch::tensor(label_values);
+  const auto order = torch::randperm(static_cast<long>(count));
+  for (long begin = 0; begin < static_cast<long>(count); begin += 64) {
+    const auto rows = order.slice(0, begin, std::min<long>(begin + 64, static_cast<long>(count)));
+    torch_adam_step(model, adam, all_images.index_select(0, rows), all_labels.index_select(0, rows));
+  }
+}
+
 }  // namespace bench

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <cstddef>
 #include <memory>
 
 namespace bench {
@@ -20,7 +21,14 @@ Workload scalar_chain_autograd(int ops);
 // One SGD step of a 784-256-128-10 ReLU MLP with softmax cross-entropy on a random batch.
 Workload mlp_step_autograd(int batch);
 
+// One Adam step (lr 1e-3) of the same MLP, through nn's modules and optimizer.
+Workload mlp_adam_step_autograd(int batch);
+// One epoch of Adam training at batch 64 over `count` images [count, 784] with labels.
+void mlp_epoch_autograd(const float* images, const std::size_t* labels, std::size_t count);
+
 bool torch_available();
+Workload mlp_adam_step_torch(int batch);
+void mlp_epoch_torch(const float* images, const std::size_t* labels, std::size_t count);
 void torch_set_threads(int threads);
 Workload course_step_torch();
 Workload scalar_chain_torch(int ops);
