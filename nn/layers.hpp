@@ -50,26 +50,21 @@ class Function : public Layer<T> {
   std::function<Variable<T>(const Variable<T>&)> f_;
 };
 
+// The activations as layers: nn::relu<float>() and so on.
 template <class T = float>
-std::shared_ptr<Layer<T>> relu() {
-  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::relu(x); });
+std::shared_ptr<Layer<T>> activation(Variable<T> (*f)(const Variable<T>&)) {
+  return std::make_shared<Function<T>>(f);
 }
 template <class T = float>
-std::shared_ptr<Layer<T>> sigmoid() {
-  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::sigmoid(x); });
-}
+std::shared_ptr<Layer<T>> relu() { return activation<T>(ag::relu<T>); }
 template <class T = float>
-std::shared_ptr<Layer<T>> tanh() {
-  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::tanh(x); });
-}
+std::shared_ptr<Layer<T>> sigmoid() { return activation<T>(ag::sigmoid<T>); }
 template <class T = float>
-std::shared_ptr<Layer<T>> step() {
-  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::step(x); });
-}
+std::shared_ptr<Layer<T>> tanh() { return activation<T>(ag::tanh<T>); }
 template <class T = float>
-std::shared_ptr<Layer<T>> softplus() {
-  return std::make_shared<Function<T>>([](const Variable<T>& x) { return ag::softplus(x); });
-}
+std::shared_ptr<Layer<T>> step() { return activation<T>(ag::step<T>); }
+template <class T = float>
+std::shared_ptr<Layer<T>> softplus() { return activation<T>(ag::softplus<T>); }
 
 // Inverted dropout: in training, each element is zeroed with probability p and the rest scaled
 // by 1 / (1 - p), so that evaluation (the identity) sees the same expected activation.

@@ -5,28 +5,31 @@
 
 namespace ag::nn {
 
+namespace {
+
+// A tensor of draws, in memory order: the order fixes what a seed produces.
+template <class T, class Distribution>
+Tensor<T> draw(const Shape& shape, Distribution dist, std::mt19937_64& engine) {
+  Tensor<T> t = Tensor<T>::from_shape(shape);
+  for (T& v : t) v = static_cast<T>(dist(engine));
+  return t;
+}
+
+}  // namespace
+
 template <class T>
 Tensor<T> Generator::uniform(const Shape& shape, T lo, T hi) {
-  std::uniform_real_distribution<T> dist(lo, hi);
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (T& v : t) v = dist(engine_);
-  return t;
+  return draw<T>(shape, std::uniform_real_distribution<T>(lo, hi), engine_);
 }
 
 template <class T>
 Tensor<T> Generator::normal(const Shape& shape, T mean, T stddev) {
-  std::normal_distribution<T> dist(mean, stddev);
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (T& v : t) v = dist(engine_);
-  return t;
+  return draw<T>(shape, std::normal_distribution<T>(mean, stddev), engine_);
 }
 
 template <class T>
 Tensor<T> Generator::bernoulli(const Shape& shape, double p) {
-  std::bernoulli_distribution dist(p);
-  Tensor<T> t = Tensor<T>::from_shape(shape);
-  for (T& v : t) v = dist(engine_) ? T(1) : T(0);
-  return t;
+  return draw<T>(shape, std::bernoulli_distribution(p), engine_);
 }
 
 std::vector<std::size_t> Generator::permutation(std::size_t n) {

@@ -33,19 +33,21 @@ int main(int argc, char** argv) {
   fmt::print("1. A one-layer perceptron network: each output its own unit, out = step(w1 x1 + w2 x2 + b),\n"
              "   trained by the perceptron rule w <- w + alpha (y - out) x, i.e. gradient descent on\n"
              "   nn::perceptron_loss = sum (step(in) - y) in, whose gradient is exactly that rule.\n\n");
-  const auto carry = half_adder::train_perceptron(data.carry, Rule::perceptron, 200, 0.1f, 1);
-  const auto sum = half_adder::train_perceptron(data.sum, Rule::perceptron, 200, 0.1f, 1);
-  print_table("   carry (threshold unit):", carry.outputs, data.carry, false);
-  print_table("   sum (threshold unit):", sum.outputs, data.sum, false);
-  fmt::print("   carry: {}/4 right; sum: {}/4 right after 200 epochs.\n\n", carry.right, sum.right);
+  // Trains one unit per output with `rule`, prints both truth tables; returns the two results.
+  const auto one_layer = [&](Rule rule, int epochs, float lr, const char* unit) {
+    const auto carry = half_adder::train_perceptron(data.carry, rule, epochs, lr, 1);
+    const auto sum = half_adder::train_perceptron(data.sum, rule, epochs, lr, 1);
+    const bool probability = rule == Rule::logistic;
+    print_table(fmt::format("   carry ({} unit):", unit).c_str(), carry.outputs, data.carry, probability);
+    print_table(fmt::format("   sum ({} unit):", unit).c_str(), sum.outputs, data.sum, probability);
+    fmt::print("   carry: {}/4 right; sum: {}/4 right after {} epochs.\n\n", carry.right, sum.right, epochs);
+    return std::pair{carry, sum};
+  };
+  const auto [carry, sum] = one_layer(Rule::perceptron, 200, 0.1f, "threshold");
 
   fmt::print("   With sigmoid units trained by the logistic rule w <- w + alpha (y - g(in)) x (the\n"
              "   cross-entropy's gradient), the same happens:\n\n");
-  const auto carry_s = half_adder::train_perceptron(data.carry, Rule::logistic, 2000, 0.5f, 1);
-  const auto sum_s = half_adder::train_perceptron(data.sum, Rule::logistic, 2000, 0.5f, 1);
-  print_table("   carry (sigmoid unit):", carry_s.outputs, data.carry, true);
-  print_table("   sum (sigmoid unit):", sum_s.outputs, data.sum, true);
-  fmt::print("   carry: {}/4 right; sum: {}/4 right after 2000 epochs.\n\n", carry_s.right, sum_s.right);
+  one_layer(Rule::logistic, 2000, 0.5f, "sigmoid");
 
   fmt::print(
       "   Why the sum never comes: one unit draws one straight line w1 x1 + w2 x2 + b = 0 through\n"

@@ -68,13 +68,6 @@ inline Result train_perceptron(const Tensor& target, Rule rule, int epochs, floa
 }
 
 // A 2-3-2 multi-layer perceptron of sigmoid units, both outputs at once, by backpropagation.
-struct Mlp : ag::nn::Module<float> {
-  ag::nn::Sequential<float> net;
-  explicit Mlp(ag::nn::Generator& g)
-      : net{std::make_shared<ag::nn::Linear<float>>(2, 3, ag::nn::Init::xavier, true, g), ag::nn::sigmoid<float>(),
-            std::make_shared<ag::nn::Linear<float>>(3, 2, ag::nn::Init::xavier, true, g)} {}
-};
-
 struct MlpResult {
   Tensor outputs;  // [4, 2]: carry and sum probabilities
   int right = 0;   // of the 8 outputs
