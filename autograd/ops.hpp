@@ -20,6 +20,9 @@
 //   relu(a)              a: g * [a > 0]
 //   softplus(a)          a: g * sigmoid(a)       (log(1 + e^a), computed without overflow)
 //   log_sigmoid(a)       a: g * sigmoid(-a)      (computed without overflow)
+//   logistic_loss(z, t)  z: g * (sigmoid(z) - t)    t: -g * z   (softplus(z) - t z, the
+//                                                 cross-entropy of sigmoid(z) against t; fused
+//                                                 for stability and speed, see elementwise.cpp)
 //   step(a)              a: 0                    ([a >= 0]: the perceptron's threshold; its
 //                                                 derivative is 0 wherever it exists)
 //   clamp(a, lo, hi)     a: g * [lo <= a <= hi]
@@ -73,6 +76,7 @@ template <class T> Variable<T> relu(const Variable<T>& a);
 template <class T> Variable<T> softplus(const Variable<T>& a);
 template <class T> Variable<T> log_sigmoid(const Variable<T>& a);
 template <class T> Variable<T> step(const Variable<T>& a);
+template <class T> Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target);
 template <class T> Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi);
 
 // Comparisons and selection (ops/compare.cpp)

@@ -43,9 +43,9 @@ Workload course_step_autograd() {
   return {[params, x, y] {
             std::vector<V>& p = *params;
             const V out_in = ag::matmul(ag::sigmoid(ag::matmul(ag::sigmoid(ag::matmul(x, p[0])), p[1])), p[2]);
-            // Binary cross-entropy on the logit z, in its stable form softplus(z) - y z: the loss whose
-            // gradient is the slides' Delta = y - a.
-            const V loss = ag::sum(ag::softplus(out_in) - y * out_in);
+            // Binary cross-entropy on the logit (the loss whose gradient is the slides' Delta = y - a),
+            // fused as libtorch's binary_cross_entropy_with_logits is.
+            const V loss = ag::sum(ag::logistic_loss(out_in, y));
             ag::backward(loss);
             sgd(p, 0.2f);
           },

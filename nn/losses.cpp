@@ -20,7 +20,7 @@ Variable<T> binary_cross_entropy(const Variable<T>& probability, const Variable<
 
 template <class T>
 Variable<T> binary_cross_entropy_with_logits(const Variable<T>& logit, const Variable<T>& target) {
-  return mean(softplus(logit) - target * logit);
+  return mean(logistic_loss(logit, target));
 }
 
 template <class T>

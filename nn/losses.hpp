@@ -3,7 +3,7 @@
 //
 //   mse(pred, target)                    mean((pred - target)^2)
 //   binary_cross_entropy(a, t)           -mean(t log a + (1 - t) log(1 - a)), a clamped to [eps, 1 - eps]
-//   binary_cross_entropy_with_logits(z, t)   the same on z, as mean(softplus(z) - t z): no overflow,
+//   binary_cross_entropy_with_logits(z, t)   the same on z, mean(logistic_loss(z, t)): no overflow,
 //                                        and d/dz = a - t, the course's output Delta negated
 //   softmax_cross_entropy(z, labels)     -mean_i log softmax(z_i)[label_i], z [N, C]
 //   kl_bernoulli(rho, rho_hat)           sum_j rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j)),

@@ -37,6 +37,8 @@ TEST_CASE("elementwise functions") {
   CHECK_GRADIENTS([](const Vars& v) { return ag::softplus(v[0]); }, uniform(s, -6.0, 6.0));
   CHECK_GRADIENTS([](const Vars& v) { return ag::log_sigmoid(v[0]); }, uniform(s, -6.0, 6.0));
   CHECK_GRADIENTS([](const Vars& v) { return ag::step(v[0]); }, test::away_from_zero(s));
+  CHECK_GRADIENTS([](const Vars& v) { return ag::logistic_loss(v[0], v[1]); }, uniform(s, -6.0, 6.0), uniform(s, 0.0, 1.0));
+  CHECK_GRADIENTS([](const Vars& v) { return ag::logistic_loss(v[0], v[1]); }, uniform({3, 4}), uniform({4}, 0.0, 1.0));
   // Values drawn away from the clamp bounds, where the mask does not change under the finite difference.
   ag::Tensor<double> c = test::away_from_zero(s, 0.1, 0.9);
   c = xt::where(xt::abs(c) < 0.45 || xt::abs(c) > 0.55, c, 0.3);

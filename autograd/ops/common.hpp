@@ -70,15 +70,20 @@ Tensor<T> reduce_to(const Tensor<T>& in, const Shape& kept, T init, Combine comb
   return out;
 }
 
-// A gradient rule written once, as an expression over (g, a, y): the incoming gradient, the
-// op's input and its output. Under create_graph it runs on the variables themselves and is
-// recorded like any computation, so it can be differentiated again. Otherwise it runs on their
-// values, where xtensor fuses the whole expression into one pass and one new tensor (sigmoid's
-// g * y * (1 - y) is then one tensor instead of four variables).
+// A gradient written once, as an expression `f` over variables. Under create_graph it runs on the
+// variables themselves and is recorded like any computation, so it can be differentiated again.
+// Otherwise it runs on their values, where xtensor fuses the whole expression into one pass and
+// one new tensor (sigmoid's g * y * (1 - y) is then one tensor instead of four variables).
+template <class T, class F, class... Vs>
+Variable<T> fused(F f, const Variable<T>& first, const Vs&... rest) {
+  if (grad_enabled()) return f(first, rest...);
+  return Variable<T>(Tensor<T>(f(first.value(), rest.value()...)));
+}
+
+// The rule of a one-input elementwise op as f(g, a, y): incoming gradient, input, output.
 template <class T, class F>
 Variable<T> elementwise_rule(const BackwardContext<T>& c, F f) {
-  if (grad_enabled()) return f(c.grad, c.in[0], c.out);
-  return Variable<T>(Tensor<T>(f(c.grad.value(), c.in[0].value(), c.out.value())));
+  return fused(f, c.grad, c.in[0], c.out);
 }
 
 // Helpers such rules use, for variables (constants of the graph, or ops) and for tensor
