@@ -1,6 +1,7 @@
 #include "nn/optim.hpp"
 
 #include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 
 #include <cmath>
 
@@ -19,13 +20,24 @@ void SGD<T>::step() {
   for (std::size_t i = 0; i < this->params_.size(); ++i) {
     Variable<T>& p = this->params_[i];
     if (!p.grad().defined()) continue;
-    Tensor<T> g = p.grad().value();
-    if (decay != 0) g += decay * p.value();
-    if (mu != 0) {
-      velocity_[i] = mu * velocity_[i] + g;
-      g = options_.nesterov ? Tensor<T>(g + mu * velocity_[i]) : velocity_[i];
+    // noalias: each element only reads itself, so xtensor need not evaluate into a temporary first.
+    const Tensor<T>& grad = p.grad().value();
+    if (decay == 0 && mu == 0) {
+      xt::noalias(p.value()) -= lr * grad;
+      continue;
     }
-    p.value() -= lr * g;
+    const Tensor<T> g = grad + decay * p.value();
+    if (mu == 0) {
+      xt::noalias(p.value()) -= lr * g;
+      continue;
+    }
+    Tensor<T>& v = velocity_[i];
+    xt::noalias(v) = mu * v + g;
+    if (options_.nesterov) {
+      xt::noalias(p.value()) -= lr * (g + mu * v);
+    } else {
+      xt::noalias(p.value()) -= lr * v;
+    }
   }
 }
 
@@ -50,19 +62,20 @@ void Adam<T>::step() {
     if (!p.grad().defined()) continue;
     Tensor<T>& w = p.value();
     const Tensor<T>& grad = p.grad().value();
-    if (decay != 0 && options_.decoupled) w *= T(1) - lr * decay;
+    if (decay != 0 && options_.decoupled) xt::noalias(w) *= T(1) - lr * decay;
     const bool coupled = decay != 0 && !options_.decoupled;
     Tensor<T>& m = first_[i];
     Tensor<T>& s = second_[i];
+    // noalias: each element only reads itself, so xtensor need not evaluate into a temporary first.
     if (coupled) {
       const Tensor<T> g = grad + decay * w;
-      m = b1 * m + (T(1) - b1) * g;
-      s = b2 * s + (T(1) - b2) * g * g;
+      xt::noalias(m) = b1 * m + (T(1) - b1) * g;
+      xt::noalias(s) = b2 * s + (T(1) - b2) * g * g;
     } else {
-      m = b1 * m + (T(1) - b1) * grad;
-      s = b2 * s + (T(1) - b2) * grad * grad;
+      xt::noalias(m) = b1 * m + (T(1) - b1) * grad;
+      xt::noalias(s) = b2 * s + (T(1) - b2) * grad * grad;
     }
-    w -= lr * (m / correction1) / (xt::sqrt(s / correction2) + eps);
+    xt::noalias(w) -= lr * (m / correction1) / (xt::sqrt(s / correction2) + eps);
   }
 }
 

@@ -85,7 +85,11 @@ Variable<T> min(const Variable<T>& a, const std::vector<long>& axes, bool keepdi
 template <class T>
 Variable<T> logsumexp(const Variable<T>& a, const std::vector<long>& axes, bool keepdims) {
   const std::vector<std::size_t> ax = normalize_axes("logsumexp", axes, a.ndim());
-  Variable<T> shift = max(a.detach(), axes, true);
+  Variable<T> shift;
+  {
+    NoGrad constant_shift;  // a constant of the graph, without copying `a` to detach it
+    shift = max(a, axes, true);
+  }
   // A slice that is all -inf has logsumexp -inf; shifting by 0 there keeps it from turning into NaN.
   shift.value() = xt::where(xt::isfinite(shift.value()), shift.value(), T(0));
   Variable<T> kept = add(log(sum(exp(sub(a, shift)), axes, true)), shift);
