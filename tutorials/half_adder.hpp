@@ -58,7 +58,8 @@ inline Result train_perceptron(const Tensor& target, Rule rule, int epochs, floa
     sgd.step();
     const Tensor out = rule == Rule::perceptron ? ag::step(in).value() : ag::sigmoid(in).value();
     const double acc = xt::mean(xt::cast<float>(xt::equal(xt::cast<float>(out >= 0.5f), target)))();
-    if (epoch % (epochs / 50) == 0) r.curve.add({static_cast<std::size_t>(epoch), loss.item(), acc, loss.item(), acc, 0});
+    // Every epoch: on the sum the perceptron cycles, and sampling would hide the cycle.
+    r.curve.add({static_cast<std::size_t>(epoch), loss.item(), acc, loss.item(), acc, 0});
   }
   ag::NoGrad no_grad;
   const V in = p.in(x);
