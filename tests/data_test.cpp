@@ -80,7 +80,7 @@ TEST_CASE("a bad IDX file is an error naming the file and the fault") {
   CHECK(error_of(dir / "missing").find("cannot open") != std::string::npos);
 }
 
-TEST_CASE("MNIST's layout loads as [N, pixels] in [0, 1] with labels; mismatches are errors") {
+TEST_CASE("MNIST's layout loads as [N, pixels] in [0, 1] with labels, mismatches are errors") {
   test::TempDir dir;
   nn::write_idx(dir / "train-images-idx3-ubyte.gz", {{2, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4}});
   nn::write_idx(dir / "train-labels-idx1-ubyte.gz", {{2}, {9, 3}});

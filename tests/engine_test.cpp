@@ -55,7 +55,7 @@ TEST_CASE("requires_grad, leaves and detach") {
   CHECK(w.grad().item() == doctest::Approx(5.0 * 10.0));
 }
 
-TEST_CASE("retain_grad keeps an intermediate gradient; comparisons never join the graph") {
+TEST_CASE("retain_grad keeps an intermediate gradient, comparisons never join the graph") {
   V x = leaf({1.0, -2.0});
   V h = ag::tanh(x);
   h.retain_grad();
@@ -94,7 +94,7 @@ TEST_CASE("backward of a non-scalar needs a seed of its shape") {
   CHECK(contains(error_of([&] { ag::backward(ag::sum(V(Tensor<double>{1.0}))); }), "does not require grad"));
 }
 
-TEST_CASE("a freed graph cannot be replayed; retain_graph keeps it") {
+TEST_CASE("a freed graph cannot be replayed, retain_graph keeps it") {
   V x = leaf({3.0});
   V y = ag::sum(ag::exp(x) * x);
   ag::backward(y);

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-TEST_CASE("one-layer perceptrons learn the carry but not the sum; an MLP learns both") {
+TEST_CASE("one-layer perceptrons learn the carry but not the sum, an MLP learns both") {
   const half_adder::Data data;
   using half_adder::Rule;
   for (std::uint64_t seed : {1, 2, 3}) {

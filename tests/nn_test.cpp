@@ -69,7 +69,7 @@ TEST_CASE("a model's gradients pass gradcheck") {
   CHECK_FIRST_ORDER(f, model.fc1->weight().value(), x);
 }
 
-TEST_CASE("initialisation: the course's random low value, Xavier, He; reproducible with a seed") {
+TEST_CASE("initialisation: the course's random low value, Xavier, He, reproducible with a seed") {
   nn::Generator g1(42), g2(42), g3(43);
   ag::Variable<float> a(Tensor<float>::from_shape({200, 100})), b(Tensor<float>::from_shape({200, 100})),
       c(Tensor<float>::from_shape({200, 100}));
@@ -139,7 +139,7 @@ TEST_CASE("losses against their closed forms, and their gradients") {
                   test::uniform({3}, 0.1, 0.9));
 }
 
-TEST_CASE("the perceptron loss's gradient is the perceptron rule; the cross-entropy's is the logistic rule") {
+TEST_CASE("the perceptron loss's gradient is the perceptron rule, the cross-entropy's is the logistic rule") {
   using V = ag::Variable<double>;
   const Tensor<double> x{{1.0, 0.0, 1.0}, {0.0, 1.0, 1.0}, {1.0, 1.0, 1.0}};  // last column: the bias input
   Tensor<double> y{0.0, 1.0, 1.0};
