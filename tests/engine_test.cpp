@@ -234,6 +234,25 @@ TEST_CASE("memory returns to its level after a training-like loop") {
   CHECK(heap_after <= heap_before + 64 * 1024);
 }
 
+TEST_CASE("the block cache keeps freed tensor storage for reuse, within its limit") {
+  ag::release_cached_memory();
+  CHECK(ag::cached_bytes() == 0);
+  { const Tensor<double> t = ag::full<double>({1000}, 1.0); }  // 8000 bytes: an 8192-byte block
+  if (ag::cached_bytes() == 0) {
+    MESSAGE("built with AUTOGRAD_NO_MEMORY_CACHE (the sanitizer build): every block goes back to the system");
+    return;
+  }
+  CHECK(ag::cached_bytes() == 8192);
+  { const Tensor<double> again = ag::full<double>({1000}, 2.0); }  // takes the cached block, then returns it
+  CHECK(ag::cached_bytes() == 8192);
+  ag::release_cached_memory();
+  CHECK(ag::cached_bytes() == 0);
+  ag::set_cache_limit(4096);
+  { const Tensor<double> big = ag::full<double>({1000}, 3.0); }  // over the limit: straight back to the system
+  CHECK(ag::cached_bytes() == 0);
+  ag::set_cache_limit(std::size_t{1} << 30);
+}
+
 TEST_CASE("float32 variables train like double ones") {
   ag::Variable<float> w(Tensor<float>{0.5f, -0.25f}, true);
   ag::Variable<float> y = ag::sum(ag::sigmoid(w) * 2.0f);

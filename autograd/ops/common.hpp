@@ -133,11 +133,6 @@ Variable<T> sigmoid_of(const Variable<T>& a) {
   return sigmoid(a);
 }
 
-template <class T>
-Variable<T> zeros_like(const Variable<T>& a) {
-  return Variable<T>(full<T>(a.shape(), T(0)));
-}
-
 }  // namespace ag::detail
 
 // Explicit instantiation of an op for both scalar types of the engine.
