@@ -27,12 +27,14 @@ std::vector<double> evaluate(const DifferentiableFunction& f, const std::vector<
 // jacobian[i][o * n_i + p] = d output[o] / d input_i[p]
 using Jacobians = std::vector<std::vector<double>>;
 
-Jacobians analytic_jacobians(const DifferentiableFunction& f, const std::vector<Tensor<double>>& inputs) {
+// The analytic Jacobians, and how many elements f's output has.
+std::pair<Jacobians, std::size_t> analytic_jacobians(const DifferentiableFunction& f,
+                                                     const std::vector<Tensor<double>>& inputs) {
   std::vector<Variable<double>> x = leaves(inputs);
   const Variable<double> y = f(x);
   Jacobians jac(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) jac[i].assign(y.size() * inputs[i].size(), 0.0);
-  if (!y.requires_grad()) return jac;  // f does not depend on its inputs: its Jacobian is zero
+  if (!y.requires_grad()) return {jac, y.size()};  // f does not depend on its inputs: its Jacobian is zero
   for (std::size_t o = 0; o < y.size(); ++o) {
     Tensor<double> seed = full<double>(y.shape(), 0.0);
     seed.data()[o] = 1.0;
@@ -41,7 +43,7 @@ Jacobians analytic_jacobians(const DifferentiableFunction& f, const std::vector<
       std::copy(g[i].value().begin(), g[i].value().end(), jac[i].begin() + static_cast<long>(o * inputs[i].size()));
     }
   }
-  return jac;
+  return {jac, y.size()};
 }
 
 Jacobians numeric_jacobians(const DifferentiableFunction& f, std::vector<Tensor<double>> inputs, double eps,
@@ -106,8 +108,7 @@ std::string GradcheckReport::summary() const {
 
 GradcheckReport gradcheck(const DifferentiableFunction& f, const std::vector<Tensor<double>>& inputs,
                           GradcheckOptions options) {
-  const Jacobians analytic = analytic_jacobians(f, inputs);
-  const std::size_t outputs = evaluate(f, inputs).size();
+  const auto [analytic, outputs] = analytic_jacobians(f, inputs);
   const Jacobians numeric = numeric_jacobians(f, inputs, options.eps, outputs);
   GradcheckReport report;
   for (std::size_t i = 0; i < inputs.size(); ++i) {

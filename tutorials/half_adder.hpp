@@ -25,15 +25,6 @@ struct Data {
   }
 };
 
-// One output unit: in = x w + b, then a threshold (perceptron rule) or a sigmoid (logistic rule).
-struct Perceptron : ag::nn::Module<float> {
-  std::shared_ptr<ag::nn::Linear<float>> unit;
-  explicit Perceptron(ag::nn::Generator& g) {
-    unit = register_module("unit", std::make_shared<ag::nn::Linear<float>>(2, 1, ag::nn::Init::random_low, true, g));
-  }
-  V in(const V& x) { return unit->forward(x); }
-};
-
 enum class Rule { perceptron, logistic };
 
 struct Result {
@@ -44,14 +35,15 @@ struct Result {
 
 // Trains one unit on `target` for `epochs` passes over the four examples (full batch).
 inline Result train_perceptron(const Tensor& target, Rule rule, int epochs, float lr, std::uint64_t seed) {
+  // One output unit: in = x w + b, then a threshold (perceptron rule) or a sigmoid (logistic rule).
   ag::nn::Generator g(seed);
-  Perceptron p(g);
-  ag::nn::SGD<float> sgd(p.parameters(), {.lr = lr});
+  ag::nn::Linear<float> unit(2, 1, ag::nn::Init::random_low, true, g);
+  ag::nn::SGD<float> sgd(unit.parameters(), {.lr = lr});
   const Data data;
   const V x(data.x), y(target);
   Result r;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
-    const V in = p.in(x);
+    const V in = unit.forward(x);
     const V loss = rule == Rule::perceptron ? ag::nn::perceptron_loss(in, y) : ag::nn::binary_cross_entropy_with_logits(in, y);
     sgd.zero_grad();
     ag::backward(loss);
@@ -62,7 +54,7 @@ inline Result train_perceptron(const Tensor& target, Rule rule, int epochs, floa
     r.curve.add({static_cast<std::size_t>(epoch), loss.item(), acc, loss.item(), acc, 0});
   }
   ag::NoGrad no_grad;
-  const V in = p.in(x);
+  const V in = unit.forward(x);
   r.outputs = rule == Rule::perceptron ? ag::step(in).value() : ag::sigmoid(in).value();
   r.right = static_cast<int>(xt::sum(xt::cast<int>(xt::equal(xt::cast<float>(r.outputs >= 0.5f), target)))());
   return r;

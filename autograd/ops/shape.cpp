@@ -99,7 +99,6 @@ std::size_t row_size(const Tensor<T>& t) {
   return t.dimension() == 0 ? 1 : t.size() / t.shape()[0];
 }
 
-template <class T>
 void check_rows(const char* op, const std::vector<std::size_t>& rows, std::size_t row_count) {
   for (std::size_t r : rows) {
     if (r >= row_count) throw ShapeError(fmt::format("{}: row index {} is out of range for {} rows", op, r, row_count));
@@ -201,7 +200,7 @@ template <class T>
 Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows) {
   if (a.ndim() == 0) throw ShapeError("gather_rows: cannot gather rows of a 0-d tensor");
   const std::size_t row_count = a.shape()[0];
-  check_rows<T>("gather_rows", rows, row_count);
+  check_rows("gather_rows", rows, row_count);
   Shape shape = a.shape();
   shape[0] = rows.size();
   Tensor<T> y = Tensor<T>::from_shape(shape);
@@ -220,7 +219,7 @@ Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t
     throw ShapeError(fmt::format("scatter_add_rows: {} row indices for a tensor of shape {}", rows.size(),
                                  shape_str(a.shape())));
   }
-  check_rows<T>("scatter_add_rows", rows, row_count);
+  check_rows("scatter_add_rows", rows, row_count);
   Shape shape = a.shape();
   shape[0] = row_count;
   Tensor<T> y = full<T>(shape, T(0));
