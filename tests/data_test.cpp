@@ -3,8 +3,14 @@
 
 #include <nn/data.hpp>
 
+#include <sys/stat.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <chrono>
+#include <random>
 #include <set>
+#include <thread>
 
 namespace nn = ag::nn;
 
@@ -17,6 +23,35 @@ std::string error_of(const std::string& path) {
     return e.what();
   }
   return "(no error)";
+}
+
+// An IDX header of unsigned bytes with these dimensions, and no data.
+std::string idx_header(const std::vector<std::uint32_t>& dims) {
+  std::string out{'\0', '\0', '\x08', static_cast<char>(dims.size())};
+  for (std::uint32_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((d >> shift) & 0xff);
+  }
+  return out;
+}
+
+// One gzip member holding `data`, as gzip(1) writes it.
+std::string gzip(const std::string& data) {
+  z_stream z{};
+  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string error_of_bytes(const std::string& dir_file, const std::string& bytes) {
+  test::write_bytes(dir_file, bytes);
+  return error_of(dir_file);
 }
 
 nn::IdxArray images(std::size_t n) {
@@ -80,6 +115,111 @@ TEST_CASE("a bad IDX file is an error naming the file and the fault") {
   CHECK(error_of(dir / "missing").find("cannot open") != std::string::npos);
 }
 
+TEST_CASE("an IDX header's sizes are checked, without overflow, against the file before anything is allocated") {
+  test::TempDir dir;
+  const auto started = std::chrono::steady_clock::now();
+
+  // 16 x 2^30 x 2^30 wraps to 0 in 64 bits: it must not pass for an empty [16, 2^30, 2^30] array.
+  const std::string wraps = dir / "wraps-idx3-ubyte";
+  CHECK(error_of_bytes(wraps, idx_header({16, 1u << 30, 1u << 30})) ==
+        wraps + ": its header [16, 1073741824, 1073741824] declares more elements than memory can address");
+  // 16 bytes declaring (2^32 - 1)^3 elements.
+  const std::string huge = dir / "huge-idx3-ubyte";
+  const std::string huge_header = idx_header({0xffffffffu, 0xffffffffu, 0xffffffffu});
+  REQUIRE(huge_header.size() == 16);
+  CHECK(error_of_bytes(huge, huge_header) ==
+        huge + ": its header [4294967295, 4294967295, 4294967295] declares more elements than memory can address");
+  // 2^40 bytes fit in 64 bits but not in a 12-byte file: refused before the terabyte is asked for.
+  const std::string tera = dir / "tera-idx3-ubyte";
+  CHECK(error_of_bytes(tera, idx_header({256, 65536, 65536})) ==
+        tera + ": truncated: its header [256, 65536, 65536] promises 1099511627776 bytes of data, the file holds 0");
+  // gzip: a tiny stream cannot inflate to a terabyte (deflate's ratio is at most 1032:1).
+  const std::string tera_gz = dir / "tera-idx3-ubyte.gz";
+  const std::string gz_error = error_of_bytes(tera_gz, gzip(idx_header({256, 65536, 65536}) + std::string(1000, '\0')));
+  CHECK(gz_error.find(tera_gz + ": its header [256, 65536, 65536] promises 1099511627776 bytes of data, more than "
+                      "its compressed data can hold") == 0);
+  // A promise within deflate's bounds is taken as the data comes: 500000 bytes promised (the
+  // stream could hold a million), 1000 there.
+  std::string noise;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 1000; ++i) noise += static_cast<char>(rng() & 0xff);
+  const std::string short_gz = dir / "short-idx1-ubyte.gz";
+  CHECK(error_of_bytes(short_gz, gzip(idx_header({500000}) + noise)) ==
+        short_gz + ": truncated: its header [500000] promises 500000 bytes of data, the decompressed data holds 1000");
+  // None of it took more than a blink: nothing the size of the promises was allocated or filled.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+
+  // The same checks on bytes in memory.
+  CHECK_THROWS_WITH_AS(nn::parse_idx(idx_header({16, 1u << 30, 1u << 30}), "in memory"),
+                       doctest::Contains("in memory: its header [16, 1073741824, 1073741824] declares more elements"),
+                       nn::DataError);
+  CHECK(nn::parse_idx(idx_header({2, 3}) + "abcdef", "x").data == std::vector<std::uint8_t>{'a', 'b', 'c', 'd', 'e', 'f'});
+}
+
+TEST_CASE("gzip IDX files are checked to their end: no trailer, bytes after it, CRC-32 and length") {
+  test::TempDir dir;
+  nn::write_idx(dir / "a.gz", images(20));
+  const std::string gz = test::read_bytes(dir / "a.gz");
+  REQUIRE(nn::read_idx(dir / "a.gz").data == images(20).data);
+
+  // zlib's gzread returns all the data of these without an error; inflate, used here, does not.
+  const std::string no_trailer = dir / "no-trailer.gz";
+  CHECK(error_of_bytes(no_trailer, gz.substr(0, gz.size() - 8)) ==
+        no_trailer + ": truncated gzip data: the stream ends before its trailer (CRC-32 and length)");
+  CHECK(error_of_bytes(no_trailer, gz.substr(0, gz.size() - 3)).find("truncated gzip data") != std::string::npos);
+  const std::string garbage = dir / "garbage.gz";
+  CHECK(error_of_bytes(garbage, gz + "garbage") ==
+        garbage + ": data after the end of its gzip stream (not another gzip member)");
+  CHECK(error_of_bytes(garbage, gz + std::string(16, '\0')).find("data after the end of its gzip stream") != std::string::npos);
+  CHECK(error_of_bytes(garbage, gz + "\x1f").find("truncated gzip data") != std::string::npos);
+
+  std::string crc = gz;
+  crc[crc.size() - 8] ^= 0x01;  // the trailer's CRC-32
+  const std::string bad_crc = dir / "crc.gz";
+  CHECK(error_of_bytes(bad_crc, crc) == bad_crc + ": corrupt gzip data (incorrect data check)");
+  std::string length = gz;
+  length[length.size() - 4] ^= 0x01;  // the trailer's length
+  const std::string bad_length = dir / "length.gz";
+  CHECK(error_of_bytes(bad_length, length) == bad_length + ": corrupt gzip data (incorrect length check)");
+}
+
+TEST_CASE("concatenated gzip members read as one IDX stream, as zcat reads them") {
+  test::TempDir dir;
+  nn::write_idx(dir / "plain", images(7));
+  const std::string plain = test::read_bytes(dir / "plain");
+  // Split inside the header and inside the data: members are not aligned with anything.
+  const std::string multi = gzip(plain.substr(0, 6)) + gzip(plain.substr(6, 20)) + gzip("") + gzip(plain.substr(26));
+  test::write_bytes(dir / "multi.gz", multi);
+  const nn::IdxArray a = nn::read_idx(dir / "multi.gz");
+  CHECK(a.shape == images(7).shape);
+  CHECK(a.data == images(7).data);
+  // Each member's trailer is checked, not only the last one's.
+  std::string broken = multi;
+  broken[gzip(plain.substr(0, 6)).size() - 8] ^= 0x01;
+  CHECK(error_of_bytes(dir / "broken.gz", broken).find("incorrect data check") != std::string::npos);
+}
+
+TEST_CASE("IDX files from memory and from a pipe, whose size is not known in advance") {
+  test::TempDir dir;
+  nn::write_idx(dir / "a", images(3));
+  nn::write_idx(dir / "a.gz", images(3));
+  for (const std::string name : {"a", "a.gz"}) {
+    const std::string bytes = test::read_bytes(dir / name);
+    CHECK(nn::parse_idx(bytes, name).data == images(3).data);
+    const std::string fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::thread writer([&] { test::write_bytes(fifo, bytes + (name == "a" ? "" : "x")); });
+    if (name == "a") {
+      CHECK(nn::read_idx(fifo).data == images(3).data);
+    } else {
+      CHECK(error_of(fifo) == fifo + ": data after the end of its gzip stream (not another gzip member)");
+    }
+    writer.join();
+    std::filesystem::remove(fifo);
+  }
+  CHECK(error_of(dir / "").find("it is a directory") != std::string::npos);
+}
+
 TEST_CASE("MNIST's layout loads as [N, pixels] in [0, 1] with labels, mismatches are errors") {
   test::TempDir dir;
   nn::write_idx(dir / "train-images-idx3-ubyte.gz", {{2, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4}});
@@ -96,6 +236,19 @@ TEST_CASE("MNIST's layout loads as [N, pixels] in [0, 1] with labels, mismatches
   CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("holds 2 images but"), nn::DataError);
   nn::write_idx(dir / "t10k-labels-idx1-ubyte", {{2}, {0, 12}});
   CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("label 12 of example 1"), nn::DataError);
+
+  // An empty set, or images of no pixels, would only show later as a division by zero.
+  nn::write_idx(dir / "t10k-images-idx3-ubyte", {{0, 28, 28}, {}});
+  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("t10k-images-idx3-ubyte: holds no images ([0, 28, 28])"),
+                       nn::DataError);
+  nn::write_idx(dir / "t10k-images-idx3-ubyte", {{2, 0, 5}, {}});
+  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("holds no pixels ([2, 0, 5])"), nn::DataError);
+  nn::write_idx(dir / "t10k-images-idx3-ubyte", {{2, 1}, {0, 0}});
+  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("expected [count, rows, cols] images, got [2, 1]"),
+                       nn::DataError);
+  // The writer refuses what it could not write truthfully.
+  CHECK_THROWS_WITH_AS(nn::write_idx(dir / "x", {{2, 2}, {1, 2, 3}}), doctest::Contains("does not match the 3 bytes"),
+                       nn::DataError);
 }
 
 TEST_CASE("minibatches cover every example once, shuffled reproducibly") {
