@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t kAlignment = 64;  // a cache line, and AVX-512's vector width
 constexpr std::size_t kClasses = 65 * 4;  // every index size_class() can return
+constexpr std::size_t kLargestRequest = std::size_t{1} << 56;
 
 // Block sizes: 64, 128, 256, then four per power of two (320, 384, 448, 512, 640, ...), so that a
 // block wastes at most a fifth of itself (a graph node of 384 bytes is not rounded up to 512).
@@ -67,6 +68,8 @@ constexpr bool kCaching = true;
 }  // namespace
 
 void* cached_alloc(std::size_t bytes) {
+  // No machine has 2^56 bytes; past that, rounding up to a size class would overflow to a small block.
+  if (bytes > kLargestRequest) throw std::bad_alloc();
   const SizeClass c = size_class(bytes);
   if (kCaching) {
     cache_alive = true;

@@ -14,9 +14,11 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 
 namespace ag {
 
+// Throws std::bad_alloc for a request that cannot be served, as operator new does.
 void* cached_alloc(std::size_t bytes);
 void cached_free(void* block, std::size_t bytes) noexcept;
 
@@ -33,7 +35,10 @@ struct CachingAllocator {
   CachingAllocator() = default;
   template <class U>
   CachingAllocator(const CachingAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(cached_alloc(n * sizeof(T))); }
+  T* allocate(std::size_t n) {
+    if (n > std::size_t(-1) / sizeof(T)) throw std::bad_alloc();  // n * sizeof(T) would wrap
+    return static_cast<T*>(cached_alloc(n * sizeof(T)));
+  }
   void deallocate(T* p, std::size_t n) noexcept { cached_free(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const CachingAllocator<U>&) const noexcept {

@@ -123,7 +123,7 @@ GradcheckReport gradgradcheck(const DifferentiableFunction& f, const std::vector
   const Shape output_shape = f(leaves(inputs)).shape();
   std::mt19937 rng(20171);
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
-  Tensor<double> v = Tensor<double>::from_shape(output_shape);
+  Tensor<double> v = uninitialized<double>(output_shape);
   for (double& e : v) e = uniform(rng);
 
   // (x..., v) -> the first-order gradients v^T J, flattened and joined into one output.

@@ -27,9 +27,15 @@ void check_finite(const char* op, const char* pass, const Tensor<T>& value) {
 }
 
 template <class T>
-void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule) {
+void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule, std::uint32_t read) {
   Node<T>& node = *result.node();
   node.requires_grad = true;
+  node.reads = read;
+  for (std::size_t i = 0; i < std::min<std::size_t>(inputs.size(), node.input_versions.size()); ++i) {
+    if (read & reads::input(static_cast<unsigned>(i))) {
+      node.input_versions[i] = inputs[i].node()->version.load(std::memory_order_relaxed);
+    }
+  }
   node.op = op;
   node.inputs = std::move(inputs);
   node.rule = std::move(rule);
@@ -38,7 +44,7 @@ void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRul
 
 template void check_finite(const char*, const char*, const Tensor<float>&);
 template void check_finite(const char*, const char*, const Tensor<double>&);
-template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>);
-template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>);
+template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>, std::uint32_t);
+template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>, std::uint32_t);
 
 }  // namespace ag

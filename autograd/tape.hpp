@@ -30,6 +30,17 @@ class AnomalyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What an op's gradient rule reads besides the incoming gradient: the values of some of its
+// inputs (the first three), and its own output. `attach` remembers the versions of what is read,
+// and backward refuses to replay the rule if any changed in place since (variable.hpp). Rules
+// that only route the gradient (add, reshape, concat, ...) read nothing and need no check.
+namespace reads {
+inline constexpr std::uint32_t nothing = 0;
+constexpr std::uint32_t input(unsigned i) { return 1u << i; }
+inline constexpr std::uint32_t output = 1u << 3;
+inline constexpr std::uint32_t all = input(0) | input(1) | input(2) | output;
+}  // namespace reads
+
 // Whether an op on these inputs is recorded: grad mode is on and one of them requires grad.
 template <class Inputs>
 bool recording(const Inputs& inputs) {
@@ -42,24 +53,28 @@ bool recording(const Inputs& inputs) {
 
 // Makes `result` the output of `op` on the tape.
 template <class T>
-void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule);
+void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule, std::uint32_t read);
 
 // The result of an op: a node of the graph when recording, otherwise a constant. The inputs
 // list and the rule are only built in the first case, so that the ops a gradient rule runs
-// under NoGrad pay for neither.
+// under NoGrad pay for neither. `read` says which values the rule reads (reads::all when unsure:
+// a needless check can only refuse a backward, never let a wrong gradient through).
 template <class T, class Inputs, class Rule>
-Variable<T> record(const char* op, Tensor<T> value, const Inputs& inputs, Rule&& rule) {
+Variable<T> record(const char* op, Tensor<T> value, const Inputs& inputs, Rule&& rule,
+                   std::uint32_t read = reads::all) {
   if (anomaly_mode()) check_finite(op, "forward", value);
   Variable<T> result(std::move(value));
   if (recording(inputs)) {
-    attach(result, op, VariableList<T>(inputs.begin(), inputs.end()), GradRule<T>(std::forward<Rule>(rule)));
+    attach(result, op, VariableList<T>(inputs.begin(), inputs.end()), GradRule<T>(std::forward<Rule>(rule)), read);
   }
   return result;
 }
 
 template <class T, class Rule>
-Variable<T> record(const char* op, Tensor<T> value, std::initializer_list<Variable<T>> inputs, Rule&& rule) {
-  return record<T, std::initializer_list<Variable<T>>, Rule>(op, std::move(value), inputs, std::forward<Rule>(rule));
+Variable<T> record(const char* op, Tensor<T> value, std::initializer_list<Variable<T>> inputs, Rule&& rule,
+                   std::uint32_t read = reads::all) {
+  return record<T, std::initializer_list<Variable<T>>, Rule>(op, std::move(value), inputs, std::forward<Rule>(rule),
+                                                             read);
 }
 
 // Brace-initialised gradient lists for rules: `return grads(g * b, g * a);`.
@@ -68,7 +83,7 @@ VariableList<T> grads(Variable<T> first, Rest... rest) {
   return VariableList<T>{std::move(first), std::move(rest)...};
 }
 
-extern template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>);
-extern template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>);
+extern template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>, std::uint32_t);
+extern template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>, std::uint32_t);
 
 }  // namespace ag

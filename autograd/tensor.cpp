@@ -9,10 +9,23 @@ namespace ag {
 
 std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
+std::size_t checked_product(const char* op, std::size_t a, std::size_t b) {
+  std::size_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) {
+    throw ShapeError(fmt::format("{}: {} x {} elements do not fit in a 64-bit count", op, a, b));
+  }
+  return product;
+}
+
 std::size_t element_count(const Shape& shape) {
   std::size_t n = 1;
-  for (std::size_t d : shape) n *= d;
-  return n;
+  bool overflow = false;
+  for (std::size_t d : shape) overflow |= __builtin_mul_overflow(n, d, &n);
+  // A zero dimension makes the tensor empty, however large the others are.
+  if (overflow && std::find(shape.begin(), shape.end(), 0) == shape.end()) {
+    throw ShapeError(fmt::format("shape {} has more elements than a 64-bit count can hold", shape_str(shape)));
+  }
+  return overflow ? 0 : n;
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {

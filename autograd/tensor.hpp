@@ -40,7 +40,12 @@ Shape to_shape(const S& s) {
   return Shape(s.begin(), s.end());
 }
 
+// The product of the dimensions; throws ShapeError when it does not fit in a size_t (a shape read
+// from a file or given by a caller can say anything).
 std::size_t element_count(const Shape& shape);
+
+// a * b, or a ShapeError naming `op` when the product does not fit in a size_t.
+std::size_t checked_product(const char* op, std::size_t a, std::size_t b);
 
 // numpy's broadcasting: align trailing dimensions; each pair must be equal or contain a 1.
 // Throws ShapeError naming `op` and both shapes when they cannot be broadcast.
@@ -60,10 +65,19 @@ std::size_t normalize_axis(const char* op, long axis, std::size_t ndim);
 // Sorted, deduplicated, normalized axes; all axes when `axes` is empty.
 std::vector<std::size_t> normalize_axes(const char* op, const std::vector<long>& axes, std::size_t ndim);
 
+// A tensor of the given shape with its elements not yet set. Use this, not Tensor<T>::from_shape:
+// xtensor multiplies the dimensions without an overflow check, and a product that wraps would
+// allocate a small block for a huge shape.
+template <class T>
+Tensor<T> uninitialized(const Shape& shape) {
+  element_count(shape);
+  return Tensor<T>::from_shape(shape);
+}
+
 // A filled tensor of the given shape (0-d when the shape is empty).
 template <class T>
 Tensor<T> full(const Shape& shape, T value) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
+  Tensor<T> t = uninitialized<T>(shape);
   t.fill(value);
   return t;
 }

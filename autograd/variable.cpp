@@ -16,6 +16,13 @@ thread_local long node_count = 0;
 
 long live_nodes() { return node_count; }
 
+void throw_undefined(const char* what) {
+  throw UndefinedVariableError(fmt::format(
+      "{}: the variable is undefined (a default-constructed Variable, or the grad() of a variable that no "
+      "backward has reached)",
+      what));
+}
+
 template <class T>
 Node<T>::Node(Tensor<T>&& v) : value(std::move(v)) {
   ++node_count;
@@ -47,10 +54,11 @@ Variable<T>::Variable(Tensor<T> value, bool requires_grad)
 
 template <class T>
 T Variable<T>::item() const {
-  if (size() != 1) {
+  const Tensor<T>& v = checked("item").value;
+  if (v.size() != 1) {
     throw ShapeError(fmt::format("item: the variable has shape {}, not a single element", shape_str(shape())));
   }
-  return *node_->value.data();
+  return *v.data();
 }
 
 template <class T>
@@ -60,50 +68,52 @@ bool Variable<T>::requires_grad() const {
 
 template <class T>
 Variable<T>& Variable<T>::set_requires_grad(bool requires_grad) {
-  if (!is_leaf()) {
+  Node<T>& n = checked("set_requires_grad");
+  if (n.op != nullptr) {
     throw std::logic_error(fmt::format(
         "set_requires_grad: only leaves can be marked; this variable is the result of '{}' "
         "(use detach() to make a leaf from it)",
-        node_->op));
+        n.op));
   }
-  node_->requires_grad = requires_grad;
+  n.requires_grad = requires_grad;
   return *this;
 }
 
 template <class T>
 bool Variable<T>::is_leaf() const {
-  return node_->op == nullptr;
+  return checked("is_leaf").op == nullptr;
 }
 
 template <class T>
 const char* Variable<T>::op_name() const {
-  return node_->op ? node_->op : "leaf";
+  const Node<T>& n = checked("op_name");
+  return n.op ? n.op : "leaf";
 }
 
 template <class T>
 const VariableList<T>& Variable<T>::inputs() const {
-  return node_->inputs;
+  return checked("inputs").inputs;
 }
 
 template <class T>
 const Variable<T>& Variable<T>::grad() const {
-  return node_->grad;
+  return checked("grad").grad;
 }
 
 template <class T>
 Variable<T>& Variable<T>::retain_grad() {
-  node_->retains_grad = true;
+  checked("retain_grad").retains_grad = true;
   return *this;
 }
 
 template <class T>
 void Variable<T>::zero_grad() {
-  node_->grad = Variable<T>();
+  checked("zero_grad").grad = Variable<T>();
 }
 
 template <class T>
 Variable<T> Variable<T>::detach() const {
-  return Variable<T>(node_->value);
+  return Variable<T>(checked("detach").value);
 }
 
 template class Variable<float>;

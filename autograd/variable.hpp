@@ -27,19 +27,48 @@
 //
 // Broadcasting is undone in one place: a rule returns the gradient with the shape of the op's
 // output, and the engine sums it back to each input's shape (sum_to) and checks the result.
+//
+// Changes in place are detected, as in PyTorch: every node has a version, which each access to
+// its value for a change (`mutable_value()`) bumps. A recorded op remembers the versions of
+// the values its rule will read (tape.hpp, `Reads`), and backward refuses to run a rule whose
+// values have changed since, naming the op and the variable, instead of returning a wrong
+// gradient. An optimizer's update of a parameter whose graph is gone costs nothing.
+//
+// Threads. The thread-safety contract:
+//   - grad mode, anomaly mode, the block cache and the live-node count are per thread;
+//     tape positions come from one atomic counter;
+//   - any number of threads may build graphs and run backward at the same time, also when the
+//     graphs share leaves (parameters shared by a thread pool, Hogwild): each backward keeps its
+//     bookkeeping to itself, and accumulation into a shared leaf's .grad() is done under a lock,
+//     so the result is the sum of what each pass contributed (in whatever order they ran);
+//   - what is not synchronised is the data itself: reading a .grad() or changing a value while
+//     another thread's backward or op uses it is a data race, as it is for any C++ container.
+//     Two threads running backward through the same recorded nodes must pass retain_graph.
 #pragma once
 
 #include "autograd/tensor.hpp"
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace ag {
 
 template <class T>
 struct Node;
+
+// Thrown when a variable is used for what it does not have: the value of an undefined variable
+// (default-constructed, or the grad() of a variable that no backward has reached).
+class UndefinedVariableError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+[[noreturn]] void throw_undefined(const char* what);
 
 template <class T>
 class Variable;
@@ -77,13 +106,20 @@ class Variable {
 
   bool defined() const { return node_ != nullptr; }
 
-  const Tensor<T>& value() const { return node_->value; }
-  // Changing a value in place is for leaves outside any graph being differentiated, such as an
-  // optimizer's update of a parameter under NoGrad.
-  Tensor<T>& value() { return node_->value; }
-  Shape shape() const { return to_shape(node_->value.shape()); }
-  std::size_t ndim() const { return node_->value.dimension(); }
-  std::size_t size() const { return node_->value.size(); }
+  const Tensor<T>& value() const { return checked("value").value; }
+  // The value, to change in place: an optimizer's update of a parameter under NoGrad, say. This
+  // bumps the variable's version, so a backward through an op that read the old value fails
+  // instead of returning a wrong gradient (reading goes through value(), which never does).
+  Tensor<T>& mutable_value() {
+    Node<T>& n = checked("mutable_value");
+    n.version.fetch_add(1, std::memory_order_relaxed);
+    return n.value;
+  }
+  // How many times the value has been accessed for a change (mutable_value()).
+  std::uint32_t version() const { return checked("version").version.load(std::memory_order_relaxed); }
+  Shape shape() const { return to_shape(checked("shape").value.shape()); }
+  std::size_t ndim() const { return checked("ndim").value.dimension(); }
+  std::size_t size() const { return checked("size").value.size(); }
   // The single element of a one-element variable; throws otherwise.
   T item() const;
 
@@ -112,6 +148,11 @@ class Variable {
   const std::shared_ptr<Node<T>>& node() const { return node_; }
 
  private:
+  Node<T>& checked(const char* what) const {
+    if (!node_) [[unlikely]] throw_undefined(what);
+    return *node_;
+  }
+
   std::shared_ptr<Node<T>> node_;
 };
 
@@ -129,9 +170,11 @@ struct Node {
   std::uint64_t tape_position = 0;  // 0 for leaves, which come after every op in the replay
   bool released = false;            // inputs and rule dropped by a backward without retain_graph
 
-  // Scratch of the backward pass under way (backward.cpp).
-  Variable<T> pending_grad;
-  std::uint64_t pass = 0;
+  // Bumped by every mutable access to the value (atomic: a parameter shared across threads).
+  std::atomic<std::uint32_t> version{0};
+  // What the rule reads (tape.hpp's Reads), and the versions its inputs had when the op ran.
+  std::uint32_t reads = 0;
+  std::array<std::uint32_t, 3> input_versions{};
 
   explicit Node(Tensor<T>&& v);
   ~Node();

@@ -53,7 +53,7 @@ Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Vari
     const Variable<T> zero = constant<T>(0);
     return grads(Variable<T>(), c.needs(1) ? where(c.in[0], c.grad, zero) : Variable<T>(),
                  c.needs(2) ? where(c.in[0], zero, c.grad) : Variable<T>());
-  });
+  }, reads::input(0));
 }
 
 #define AG_COMPARE(T)                                                                     \

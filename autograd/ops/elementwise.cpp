@@ -26,7 +26,7 @@ Variable<T> exp(const Variable<T>& a) {
   return record<T>("exp", Tensor<T>(xt::exp(a.value())), {a},
                    [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y; }));
-  });
+  }, reads::output);
 }
 
 template <class T>
@@ -34,28 +34,28 @@ Variable<T> log(const Variable<T>& a) {
   return record<T>("log", Tensor<T>(xt::log(a.value())), {a},
                    [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g / x; }));
-  });
+  }, reads::input(0));
 }
 
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
   return record<T>("sqrt", Tensor<T>(xt::sqrt(a.value())), {a}, [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); }));
-  });
+  }, reads::output);
 }
 
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
   return record<T>("abs", Tensor<T>(xt::abs(a.value())), {a}, [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sign_of(x); }));
-  });
+  }, reads::input(0));
 }
 
 template <class T>
 Variable<T> tanh(const Variable<T>& a) {
   return record<T>("tanh", Tensor<T>(xt::tanh(a.value())), {a}, [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); }));
-  });
+  }, reads::output);
 }
 
 template <class T>
@@ -63,14 +63,14 @@ Variable<T> sigmoid(const Variable<T>& a) {
   // 1 / (1 + e^-a) would overflow e^-a for a very negative; sigmoid_of never does.
   return record<T>("sigmoid", detail::sigmoid_of(a.value()), {a}, [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y * (T(1) - y); }));
-  });
+  }, reads::output);
 }
 
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
   return record<T>("relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a}, [](const BackwardContext<T>& c) {
     return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::positive(x); }));
-  });
+  }, reads::input(0));
 }
 
 template <class T>
@@ -82,7 +82,7 @@ Variable<T> softplus(const Variable<T>& a) {
                    [](const BackwardContext<T>& c) {
                      return grads(elementwise_rule(
                          c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(x); }));
-                   });
+                   }, reads::input(0));
 }
 
 template <class T>
@@ -94,7 +94,7 @@ Variable<T> log_sigmoid(const Variable<T>& a) {
                    [](const BackwardContext<T>& c) {
                      return grads(elementwise_rule(
                          c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(-x); }));
-                   });
+                   }, reads::input(0));
 }
 
 template <class T>
@@ -102,7 +102,7 @@ Variable<T> step(const Variable<T>& a) {
   // The threshold unit: recorded so that it sits in the graph like any activation, with the
   // derivative it has almost everywhere, 0. Learning through it takes the perceptron rule.
   return record<T>("step", Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
-                   [](const BackwardContext<T>&) { return grads(Variable<T>()); });
+                   [](const BackwardContext<T>&) { return grads(Variable<T>()); }, reads::nothing);
 }
 
 template <class T>
@@ -121,7 +121,7 @@ Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target) {
     }
     if (c.needs(1)) dt = detail::fused([](const auto& g, const auto& x) { return -(g * x); }, c.grad, c.in[0]);
     return grads(dz, dt);
-  });
+  }, reads::input(0) | reads::input(1));
 }
 
 template <class T>
@@ -130,7 +130,7 @@ Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
   return record<T>("clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a}, [lo, hi](const BackwardContext<T>& c) {
     return grads(elementwise_rule(
         c, [lo, hi](const auto& g, const auto& x, const auto&) { return g * detail::within(x, T(lo), T(hi)); }));
-  });
+  }, reads::input(0));
 }
 
 #define AG_ELEMENTWISE(T)                                     \

@@ -10,6 +10,9 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace ag {
 
 namespace {
@@ -57,8 +60,13 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool 
     throw ShapeError(fmt::format("matmul: shapes {}{} and {}{} do not match: inner dimensions {} and {}",
                                  shape_str(to_shape(sa)), ta ? "^T" : "", shape_str(to_shape(sb)), tb ? "^T" : "", ka, kb));
   }
+  // BLAS counts in int: a dimension past INT_MAX would be silently cut.
+  if (std::max({m, n, ka}) > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw ShapeError(fmt::format("matmul: shapes {} and {} have a dimension over {}, more than BLAS can index",
+                                 shape_str(to_shape(sa)), shape_str(to_shape(sb)), std::numeric_limits<int>::max()));
+  }
   if (ra == 2 && rb == 2) {  // the common case, without the batch bookkeeping below
-    Tensor<T> y = Tensor<T>::from_shape({m, n});
+    Tensor<T> y = uninitialized<T>({m, n});
     gemm(ta, tb, m, n, ka, a.data(), b.data(), y.data());
     return y;
   }
@@ -81,7 +89,7 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool 
   Shape out_shape = batch;
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor<T> y = Tensor<T>::from_shape(out_shape);
+  Tensor<T> y = uninitialized<T>(out_shape);
   const std::size_t count = element_count(batch);
   for (std::size_t i = 0; i < count; ++i) {
     gemm(ta, tb, m, n, ka, A.data() + i * m * ka, B.data() + i * ka * n, y.data() + i * m * n);
@@ -120,7 +128,7 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a,
                      if (c.needs(0)) ga = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
                      if (c.needs(1)) gb = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
                      return grads(ga, gb);
-                   });
+                   }, reads::input(0) | reads::input(1));
 }
 
 template Variable<float> matmul(const Variable<float>&, const Variable<float>&, bool, bool);

@@ -73,7 +73,7 @@ Variable<T> max(const Variable<T>& a, const std::vector<long>& axes, bool keepdi
     const Variable<T> winners = eq(c.in[0], c.out);
     const Variable<T> count = sum_to(winners, c.out.shape());
     return grads(mul(div(c.grad, count), winners));
-  });
+  }, reads::input(0) | reads::output);
   return finish(m, a.shape(), ax, keepdims);
 }
 
@@ -82,28 +82,49 @@ Variable<T> min(const Variable<T>& a, const std::vector<long>& axes, bool keepdi
   return neg(max(neg(a), axes, keepdims));
 }
 
+namespace {
+
+// A composite op's own steps run without anomaly checks, and its result is checked instead: a
+// masked -inf shifted by its row's max is an infinite intermediate, no anomaly, when the result
+// is finite (DetectAnomaly names the op the user called, not one of its steps).
+template <class T, class Steps>
+Variable<T> composite(const char* op, Steps steps) {
+  const bool checking = anomaly_mode();
+  Variable<T> y;
+  {
+    AnomalyModeGuard steps_unchecked(false);
+    y = steps();
+  }
+  if (checking) check_finite(op, "forward", y.value());
+  return y;
+}
+
+}  // namespace
+
 template <class T>
 Variable<T> logsumexp(const Variable<T>& a, const std::vector<long>& axes, bool keepdims) {
   const std::vector<std::size_t> ax = normalize_axes("logsumexp", axes, a.ndim());
-  Variable<T> shift;
-  {
-    NoGrad constant_shift;  // a constant of the graph, without copying `a` to detach it
-    shift = max(a, axes, true);
-  }
-  // A slice that is all -inf has logsumexp -inf; shifting by 0 there keeps it from turning into NaN.
-  shift.value() = xt::where(xt::isfinite(shift.value()), shift.value(), T(0));
-  Variable<T> kept = add(log(sum(exp(sub(a, shift)), axes, true)), shift);
-  return finish(kept, a.shape(), ax, keepdims);
+  return composite<T>("logsumexp", [&] {
+    Variable<T> shift;
+    {
+      NoGrad constant_shift;  // a constant of the graph, without copying `a` to detach it
+      shift = max(a, axes, true);
+    }
+    // A slice that is all -inf has logsumexp -inf; shifting by 0 there keeps it from turning into NaN.
+    shift.mutable_value() = xt::where(xt::isfinite(shift.value()), shift.value(), T(0));
+    Variable<T> kept = add(log(sum(exp(sub(a, shift)), axes, true)), shift);
+    return finish(kept, a.shape(), ax, keepdims);
+  });
 }
 
 template <class T>
 Variable<T> log_softmax(const Variable<T>& a, long axis) {
-  return sub(a, logsumexp(a, {axis}, true));
+  return composite<T>("log_softmax", [&] { return sub(a, logsumexp(a, {axis}, true)); });
 }
 
 template <class T>
 Variable<T> softmax(const Variable<T>& a, long axis) {
-  return exp(log_softmax(a, axis));
+  return composite<T>("softmax", [&] { return exp(log_softmax(a, axis)); });
 }
 
 #define AG_REDUCE(T)                                                                 \

@@ -13,6 +13,7 @@
 //
 // Each pair of adjoints is the other's gradient, so all of these differentiate any number of times.
 #include "autograd/ops/common.hpp"
+#include "autograd/ops/summation.hpp"
 
 #include <fmt/format.h>
 
@@ -38,7 +39,10 @@ Shape resolve_reshape(const Shape& from, const std::vector<long>& to) {
       throw ShapeError(fmt::format("reshape: bad target shape [{}]", fmt::join(to, ", ")));
     } else {
       out[i] = static_cast<std::size_t>(to[i]);
-      known *= out[i];
+      if (__builtin_mul_overflow(known, out[i], &known)) {
+        throw ShapeError(fmt::format("reshape: target shape [{}] has more elements than a 64-bit count can hold",
+                                     fmt::join(to, ", ")));
+      }
     }
   }
   const std::size_t size = element_count(from);
@@ -113,7 +117,7 @@ Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape) {
   Tensor<T> y = a.value();
   y.reshape(target);
   return record<T>("reshape", std::move(y), {a},
-                   [](const BackwardContext<T>& c) { return grads(reshape(c.grad, as_long(c.in[0].shape()))); });
+                   [](const BackwardContext<T>& c) { return grads(reshape(c.grad, as_long(c.in[0].shape()))); }, reads::nothing);
 }
 
 template <class T>
@@ -141,7 +145,7 @@ Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm
   std::vector<std::size_t> inverse(n);
   for (std::size_t i = 0; i < n; ++i) inverse[perm[i]] = i;
   return record<T>("transpose", Tensor<T>(xt::transpose(a.value(), perm)), {a},
-                   [inverse](const BackwardContext<T>& c) { return grads(transpose(c.grad, inverse)); });
+                   [inverse](const BackwardContext<T>& c) { return grads(transpose(c.grad, inverse)); }, reads::nothing);
 }
 
 template <class T>
@@ -150,8 +154,9 @@ Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
   if (!sums_to(shape, a.shape())) {
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast shape {} to {}", shape_str(a.shape()), shape_str(shape)));
   }
+  element_count(shape);  // before xtensor multiplies the dimensions unchecked
   return record<T>("broadcast_to", Tensor<T>(xt::broadcast(a.value(), shape)), {a},
-                   [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); });
+                   [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
 template <class T>
@@ -161,9 +166,9 @@ Variable<T> sum_to(const Variable<T>& a, const Shape& shape) {
   if (!sums_to(from, shape)) {
     throw ShapeError(fmt::format("sum_to: cannot sum shape {} down to {}", shape_str(from), shape_str(shape)));
   }
-  Tensor<T> y = detail::reduce_to(a.value(), shape, T(0), [](T acc, T x) { return acc + x; });
+  Tensor<T> y = detail::sum_reduce(a.value(), shape);
   return record<T>("sum_to", std::move(y), {a},
-                   [](const BackwardContext<T>& c) { return grads(broadcast_to(c.grad, c.in[0].shape())); });
+                   [](const BackwardContext<T>& c) { return grads(broadcast_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
 template <class T>
@@ -171,12 +176,12 @@ Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long s
   const AxisRange r = resolve_range("slice", a.shape(), axis, start, stop, step);
   Shape shape = a.shape();
   shape[r.axis] = r.count;
-  Tensor<T> y = Tensor<T>::from_shape(shape);
+  Tensor<T> y = uninitialized<T>(shape);
   copy_range(AxisBlocks(a.shape(), r.axis), r, a.value().data(), y.data(), false);
   return record<T>("slice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
     return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
                          static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
-  });
+  }, reads::nothing);
 }
 
 template <class T>
@@ -193,7 +198,7 @@ Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long st
   return record<T>("unslice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
     return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start),
                        static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
-  });
+  }, reads::nothing);
 }
 
 template <class T>
@@ -203,14 +208,14 @@ Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& ro
   check_rows("gather_rows", rows, row_count);
   Shape shape = a.shape();
   shape[0] = rows.size();
-  Tensor<T> y = Tensor<T>::from_shape(shape);
+  Tensor<T> y = uninitialized<T>(shape);
   const std::size_t width = row_size(a.value());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     std::copy_n(a.value().data() + rows[i] * width, width, y.data() + i * width);
   }
   return record<T>("gather_rows", std::move(y), {a}, [rows, row_count](const BackwardContext<T>& c) {
     return grads(scatter_add_rows(c.grad, rows, row_count));
-  });
+  }, reads::nothing);
 }
 
 template <class T>
@@ -230,7 +235,7 @@ Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t
     for (std::size_t k = 0; k < width; ++k) to[k] += from[k];
   }
   return record<T>("scatter_add_rows", std::move(y), {a},
-                   [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); });
+                   [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); }, reads::nothing);
 }
 
 template <class T>
@@ -252,7 +257,7 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
     offsets.push_back(static_cast<long>(shape[ax]));
     shape[ax] += s[ax];
   }
-  Tensor<T> y = Tensor<T>::from_shape(shape);
+  Tensor<T> y = uninitialized<T>(shape);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const AxisRange r{ax, static_cast<std::size_t>(offsets[i]), parts[i].shape()[ax], 1};
     copy_range(AxisBlocks(shape, ax), r, parts[i].value().data(), y.data(), true);
@@ -264,7 +269,7 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
       if (c.needs(i)) out[i] = slice(c.grad, static_cast<long>(ax), offsets[i], offsets[i + 1]);
     }
     return out;
-  });
+  }, reads::nothing);
 }
 
 template <class T>
