@@ -29,7 +29,7 @@ T column(std::initializer_list<float> values) {
 void sgd(std::vector<V>& params, float lr) {
   ag::NoGrad no_grad;
   for (V& p : params) {
-    p.value() -= lr * p.grad().value();
+    p.mutable_value() -= lr * p.grad().value();
     p.zero_grad();
   }
 }

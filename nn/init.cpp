@@ -11,18 +11,18 @@ void initialize(Variable<T>& param, Init scheme, Generator& generator, T low_sca
   const auto fan_out = static_cast<T>(shape.size() < 2 ? 1 : shape[1]);
   switch (scheme) {
     case Init::random_low:
-      param.value() = generator.uniform<T>(shape, -low_scale, low_scale);
+      param.mutable_value() = generator.uniform<T>(shape, -low_scale, low_scale);
       break;
     case Init::xavier: {
       const T a = std::sqrt(T(6) / (fan_in + fan_out));
-      param.value() = generator.uniform<T>(shape, -a, a);
+      param.mutable_value() = generator.uniform<T>(shape, -a, a);
       break;
     }
     case Init::he:
-      param.value() = generator.normal<T>(shape, T(0), std::sqrt(T(2) / fan_in));
+      param.mutable_value() = generator.normal<T>(shape, T(0), std::sqrt(T(2) / fan_in));
       break;
     case Init::zeros:
-      param.value().fill(T(0));
+      param.mutable_value().fill(T(0));
       break;
   }
 }

@@ -8,7 +8,7 @@ namespace ag::nn {
 
 template <class T>
 Linear<T>::Linear(std::size_t in, std::size_t out, Init init, bool bias, Generator& generator) {
-  weight_ = this->register_parameter("weight", Tensor<T>::from_shape({in, out}));
+  weight_ = this->register_parameter("weight", uninitialized<T>({in, out}));
   initialize(weight_, init, generator);
   if (bias) bias_ = this->register_parameter("bias", full<T>({out}, T(0)));
 }

@@ -23,20 +23,20 @@ void SGD<T>::step() {
     // noalias: each element only reads itself, so xtensor need not evaluate into a temporary first.
     const Tensor<T>& grad = p.grad().value();
     if (decay == 0 && mu == 0) {
-      xt::noalias(p.value()) -= lr * grad;
+      xt::noalias(p.mutable_value()) -= lr * grad;
       continue;
     }
     const Tensor<T> g = grad + decay * p.value();
     if (mu == 0) {
-      xt::noalias(p.value()) -= lr * g;
+      xt::noalias(p.mutable_value()) -= lr * g;
       continue;
     }
     Tensor<T>& v = velocity_[i];
     xt::noalias(v) = mu * v + g;
     if (options_.nesterov) {
-      xt::noalias(p.value()) -= lr * (g + mu * v);
+      xt::noalias(p.mutable_value()) -= lr * (g + mu * v);
     } else {
-      xt::noalias(p.value()) -= lr * v;
+      xt::noalias(p.mutable_value()) -= lr * v;
     }
   }
 }
@@ -60,7 +60,7 @@ void Adam<T>::step() {
   for (std::size_t i = 0; i < this->params_.size(); ++i) {
     Variable<T>& p = this->params_[i];
     if (!p.grad().defined()) continue;
-    Tensor<T>& w = p.value();
+    Tensor<T>& w = p.mutable_value();
     const Tensor<T>& grad = p.grad().value();
     if (decay != 0 && options_.decoupled) xt::noalias(w) *= T(1) - lr * decay;
     const bool coupled = decay != 0 && !options_.decoupled;

@@ -10,7 +10,7 @@ namespace {
 // A tensor of draws, in memory order: the order fixes what a seed produces.
 template <class T, class Distribution>
 Tensor<T> draw(const Shape& shape, Distribution dist, std::mt19937_64& engine) {
-  Tensor<T> t = Tensor<T>::from_shape(shape);
+  Tensor<T> t = uninitialized<T>(shape);
   for (T& v : t) v = static_cast<T>(dist(engine));
   return t;
 }

@@ -4,6 +4,7 @@
 #include <malloc.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 using ag::Tensor;
@@ -184,6 +185,55 @@ TEST_CASE("anomaly mode names the op that produced a NaN or an Inf") {
   ag::set_anomaly_mode(true);
 }
 
+TEST_CASE("anomaly mode looks at what an op returns, not at the steps of a composite") {
+  const double inf = std::numeric_limits<double>::infinity();
+  V x = leaf(Tensor<double>{{1.0, -inf, 2.0}, {0.5, 0.1, -inf}});  // -inf: masked entries
+  ag::DetectAnomaly detect;
+  // Inside, a - max(a) is -inf at the masks; the results and the gradient are finite and right.
+  const V lse = ag::logsumexp(x, {1});
+  const V p = ag::softmax(x);
+  ag::backward(ag::sum(lse) + ag::sum(p * p));
+  CHECK(lse.value()(0) == doctest::Approx(std::log(std::exp(1.0) + std::exp(2.0))));
+  CHECK(p.value()(0, 1) == 0.0);
+  CHECK(x.grad().value()(0, 1) == 0.0);
+  CHECK(std::isfinite(x.grad().value()(1, 0)));
+  // A composite whose result is not finite is still caught, under its own name.
+  const std::string masked = error_of([&] { ag::logsumexp(V(Tensor<double>{-inf, -inf}, true)); });
+  CHECK(contains(masked, "'logsumexp'"));
+  CHECK(contains(masked, "Inf"));
+}
+
+TEST_CASE("misuse of an undefined variable is an exception, not a null dereference") {
+  V w = leaf({1.0});
+  CHECK_THROWS_AS(w.grad().value(), ag::UndefinedVariableError);  // no backward reached w
+  CHECK(contains(error_of([&] { (void)w.grad().value(); }), "no backward has reached"));
+  V undefined;
+  CHECK_THROWS_AS(undefined.item(), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(undefined.shape(), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(undefined.grad(), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(undefined.is_leaf(), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(undefined.detach(), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(undefined.set_requires_grad(), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(ag::exp(undefined), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(w + undefined, ag::UndefinedVariableError);
+  CHECK_THROWS_AS(ag::matmul(undefined, w), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(ag::sum(undefined), ag::UndefinedVariableError);
+  CHECK_THROWS_AS(ag::backward(undefined), ag::UndefinedVariableError);
+  CHECK_FALSE(undefined.requires_grad());  // a question with an answer: no
+}
+
+TEST_CASE("a gradient reaching one input by two paths is summed, never added into a shared term") {
+  // add's rule hands the same gradient to both inputs; the running sum for `a` must not be that
+  // very variable updated in place, or `b`, holding it too, would see a's second path as well.
+  V a = leaf({1.0, 2.0}), b = leaf({3.0, 4.0});
+  ag::backward(ag::sum((a + b) + a));
+  CHECK(a.grad().value() == Tensor<double>{2.0, 2.0});
+  CHECK(b.grad().value() == Tensor<double>{1.0, 1.0});
+  const std::vector<V> g = ag::grad(ag::sum((a + b) + a), {a, b});
+  CHECK(g[0].value() == Tensor<double>{2.0, 2.0});
+  CHECK(g[1].value() == Tensor<double>{1.0, 1.0});
+}
+
 TEST_CASE("shape errors name the op and both shapes") {
   V a(Tensor<double>::from_shape({2, 3})), b(Tensor<double>::from_shape({4}));
   const std::string add = error_of([&] { ag::add(a, b); });
@@ -219,8 +269,8 @@ TEST_CASE("memory returns to its level after a training-like loop") {
     V loss = ag::mean(ag::pow(ag::matmul(ag::relu(ag::matmul(input, w1)), w2) - target, 2.0));
     ag::backward(loss);
     ag::NoGrad no_grad;
-    w1.value() -= 0.01 * w1.grad().value();
-    w2.value() -= 0.01 * w2.grad().value();
+    w1.mutable_value() -= 0.01 * w1.grad().value();
+    w2.mutable_value() -= 0.01 * w2.grad().value();
     w1.zero_grad();
     w2.zero_grad();
   };

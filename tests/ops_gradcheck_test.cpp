@@ -4,7 +4,11 @@
 
 #include <xtensor/xview.hpp>
 
+#include <cmath>
+#include <utility>
+
 using ag::Shape;
+using ag::Tensor;
 using test::uniform;
 using test::Vars;
 
@@ -101,6 +105,47 @@ TEST_CASE("reductions over all axes, given axes, with and without keepdims, rank
   CHECK_GRADIENTS([](const Vars& v) { return ag::softmax(v[0]); }, uniform({2, 4}));
   CHECK_GRADIENTS([](const Vars& v) { return ag::softmax(v[0], 0); }, uniform({3, 2}));
   CHECK_GRADIENTS([](const Vars& v) { return ag::log_softmax(v[0]); }, uniform({2, 4}));
+}
+
+TEST_CASE("max: ties share the gradient equally") {
+  const ag::Variable<double> a(Tensor<double>{{1.0, 3.0, 3.0}, {2.0, 2.0, 2.0}}, true);
+  ag::backward(ag::sum(ag::max(a, {1}) * ag::Variable<double>(Tensor<double>{1.0, 6.0})));
+  CHECK(a.grad().value() == Tensor<double>{{0.0, 0.5, 0.5}, {2.0, 2.0, 2.0}});
+  const ag::Variable<double> b(Tensor<double>{4.0, -1.0, 4.0}, true);
+  ag::backward(ag::min(-b));  // min is -max(-x): the same sharing
+  CHECK(b.grad().value() == Tensor<double>{-0.5, 0.0, -0.5});
+}
+
+// The stable forms hold where the naive ones overflow: e^1000 is Inf even in double.
+template <class T>
+void check_finite_at_extremes() {
+  using Var = ag::Variable<T>;
+  const T big = 1000;
+  const Var x(Tensor<T>{-big, big}, true);
+  const auto value_and_grad = [&x](const Var& y) {
+    const Var g = ag::grad(ag::sum(y), {x})[0];
+    return std::pair{y.value(), g.value()};
+  };
+  auto [sp, dsp] = value_and_grad(ag::softplus(x));
+  CHECK(sp == Tensor<T>{0, big});
+  CHECK(dsp == Tensor<T>{0, 1});
+  auto [ls, dls] = value_and_grad(ag::log_sigmoid(x));
+  CHECK(ls == Tensor<T>{-big, 0});
+  CHECK(dls == Tensor<T>{1, 0});
+  auto [ll, dll] = value_and_grad(ag::logistic_loss(x, Var(Tensor<T>{1, 0})));
+  CHECK(ll == Tensor<T>{big, big});  // confidently wrong both times: loss |z|
+  CHECK(dll == Tensor<T>{-1, 1});
+  const Var row(Tensor<T>{{-big, -big}, {big, big}}, true);
+  const Var lse = ag::logsumexp(row, {1});
+  const Var dlse = ag::grad(ag::sum(lse), {row})[0];
+  CHECK(lse.value()(0) == doctest::Approx(-1000.0 + std::log(2.0)));
+  CHECK(lse.value()(1) == doctest::Approx(1000.0 + std::log(2.0)));
+  CHECK(dlse.value() == Tensor<T>{{0.5, 0.5}, {0.5, 0.5}});
+}
+
+TEST_CASE("softplus, log_sigmoid, logistic_loss and logsumexp stay finite at +-1000") {
+  check_finite_at_extremes<double>();
+  check_finite_at_extremes<float>();
 }
 
 TEST_CASE("reused nodes and diamonds accumulate every path") {
