@@ -6,13 +6,14 @@
 // prints each figure in the slides' notation beside the slides' own, then answers Exercise 1.
 //
 //   course_backprop [--dot FILE]     FILE gets the recorded graph in Graphviz DOT (dot -Tpng FILE)
+//
+// Exit status (cli.hpp): 0 done, 1 FILE cannot be written, 2 a bad option.
+#include "cli.hpp"
 #include "course_network.hpp"
 
 #include <fmt/format.h>
 
-#include <cstring>
-#include <fstream>
-#include <map>
+#include <string>
 
 namespace {
 
@@ -41,8 +42,18 @@ const char* verdict(Printed kind) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const char* dot_file = argc == 3 && std::strcmp(argv[1], "--dot") == 0 ? argv[2] : nullptr;
+int main(int argc, char** argv) try {
+  std::string dot_file;
+  CLI::App app{"The course's worked backpropagation, figure by figure beside the slides', and Exercise 1.",
+               "course_backprop"};
+  app.add_option("--dot", dot_file,
+                 "write the recorded graph to FILE in Graphviz DOT (dot -Tpng FILE);\n"
+                 "its folder must exist; FILE is checked writable before anything runs")
+      ->type_name("FILE")
+      ->check(tutorial::nonempty_path());
+  app.footer(tutorial::exit_status_help("FILE cannot be written"));
+  if (const auto code = tutorial::parse(app, argc, argv)) return *code;
+  if (!dot_file.empty()) tutorial::prepare_output_file(dot_file);
 
   fmt::print("The course's worked example: x = [2, -1], y = 1, sigmoid units g, alpha = 0.2\n\n");
   course::Network net = course::slides_network();
@@ -79,8 +90,8 @@ int main(int argc, char** argv) {
   fmt::print("The graph the engine recorded, after ag::backward (ag::graph_table). Leaves are the\n"
              "weights and the data; the grad of each matmul's output is dLoss/d in_j = -Delta_j:\n{}\n",
              ag::graph_table(p.loss));
-  if (dot_file) {
-    std::ofstream(dot_file) << ag::to_dot(p.loss);
+  if (!dot_file.empty()) {
+    tutorial::write_file(dot_file, ag::to_dot(p.loss));
     fmt::print("(the same graph in Graphviz DOT is in {})\n\n", dot_file);
   }
 
@@ -112,5 +123,7 @@ int main(int argc, char** argv) {
              dz.y(0, 0), dz.h34(0, 0), dz.h34(0, 1), dz.h12(0, 0), dz.h12(0, 1));
   course::update(net, pz, 0.2);
   print_weights(net, "  The network after the update for z:");
-  return 0;
+  return tutorial::exit_ok;
+} catch (...) {
+  return tutorial::report_failure("course_backprop");
 }

@@ -6,17 +6,29 @@
 // The data: Debian's dataset-fashion-mnist package (`apt-get install dataset-fashion-mnist`) puts
 // it in /usr/share/datasets/fashion-mnist, the default DIR. The model: 784-256-128-10, ReLU,
 // softmax cross-entropy on the logits. Each epoch shows a progress bar (plain lines when output
-// is not a terminal), then test loss and accuracy; the learning curve goes to
-// OUT/fashion_mnist_curve.csv and .svg and the trained weights to OUT/fashion_mnist_mlp.npz.
+// is not a terminal), then test loss and accuracy; the trained weights go to
+// OUT/fashion_mnist_mlp.npz, first, then the learning curve to OUT/fashion_mnist_curve.csv and .svg.
+//
+// Before any work the options are checked (each has a type and a range), then the output folder
+// (created if missing, and written to), then the data is read: a mistake costs a moment, not a
+// training run. Exit status (cli.hpp): 0 done, 1 a runtime failure, 2 a bad option.
+#include "cli.hpp"
+
 #include <nn/nn.hpp>
 
 #include <cblas.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
 
-#include <cstring>
+#include <cstdint>
+#include <filesystem>
+#include <limits>
 #include <string>
+#include <system_error>
 
 namespace nn = ag::nn;
+namespace fs = std::filesystem;
 using V = ag::Variable<float>;
 
 namespace {
@@ -28,29 +40,41 @@ struct Options {
   std::string data = "/usr/share/datasets/fashion-mnist", out = ".";
 };
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h" || i + 1 >= argc) {
-      fmt::print("usage: {} [--epochs N] [--batch-size N] [--lr X] [--seed N] [--data DIR] [--out DIR] [--threads N]\n",
-                 argv[0]);
-      std::exit(flag == "--help" || flag == "-h" ? 0 : 2);
-    }
-    const std::string value = argv[++i];
-    if (flag == "--epochs") o.epochs = std::stoul(value);
-    else if (flag == "--batch-size") o.batch_size = std::stoul(value);
-    else if (flag == "--lr") o.lr = std::stod(value);
-    else if (flag == "--seed") o.seed = std::stoull(value);
-    else if (flag == "--data") o.data = value;
-    else if (flag == "--out") o.out = value;
-    else if (flag == "--threads") o.threads = std::stoul(value);
-    else {
-      fmt::print(stderr, "unknown option {}\n", flag);
-      std::exit(2);
-    }
-  }
-  return o;
+void add_options(CLI::App& app, Options& o) {
+  app.add_option("--epochs", o.epochs, "passes over the 60,000 training images, 1 to 1000")
+      ->type_name("N")
+      ->check(tutorial::whole<std::size_t>(1, 1000))
+      ->capture_default_str();
+  app.add_option("--batch-size", o.batch_size, "examples per Adam step, 1 to 60000")
+      ->type_name("N")
+      ->check(tutorial::whole<std::size_t>(1, 60000))
+      ->capture_default_str();
+  app.add_option("--lr", o.lr, "Adam's learning rate, above 0 and at most 1")
+      ->type_name("X")
+      ->check(tutorial::real_above(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the initial weights and of the shuffles, 0 to 2^64 - 1")
+      ->type_name("N")
+      ->check(tutorial::whole<std::uint64_t>(0, std::numeric_limits<std::uint64_t>::max()))
+      ->capture_default_str();
+  app.add_option("--data", o.data, "folder of the IDX files train-* and t10k-* (plain or .gz)")
+      ->type_name("DIR")
+      ->check(tutorial::nonempty_path())
+      ->capture_default_str();
+  app.add_option("--out", o.out,
+                 "folder for the weights, fashion_mnist_mlp.npz (written first), and the\n"
+                 "learning curve, fashion_mnist_curve.csv and .svg; created with its parents\n"
+                 "if missing (mkdir -p), and checked writable before the data is read")
+      ->type_name("DIR")
+      ->check(tutorial::nonempty_path())
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "OpenBLAS threads, 1 to 256")
+      ->type_name("N")
+      ->check(tutorial::whole<std::size_t>(1, 256))
+      ->capture_default_str();
+  app.footer(tutorial::exit_status_help(
+      "the output folder or a result cannot be written, or the data is missing or corrupt\n"
+      "(the weights then go to the temporary folder if they can)"));
 }
 
 // The model: a class of named modules, its forward an expression.
@@ -84,16 +108,25 @@ std::pair<double, double> evaluate(Mlp& model, const nn::LabelledImages& set) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+int main(int argc, char** argv) try {
+  Options o;
+  CLI::App app{"A 784-256-128-10 ReLU MLP trained with Adam on Fashion-MNIST: progress, test accuracy per epoch, "
+               "learning curve and checkpoint.",
+               "fashion_mnist_mlp"};
+  add_options(app, o);
+  if (const auto code = tutorial::parse(app, argc, argv)) return *code;
   openblas_set_num_threads(static_cast<int>(o.threads));
+
+  // The output folder before the data: a bad --out fails at once, data or not.
+  tutorial::prepare_output_folder(o.out);
   nn::LabelledImages train, test;
   try {
     train = nn::load_mnist(o.data, "train");
     test = nn::load_mnist(o.data, "t10k");
   } catch (const nn::DataError& e) {
-    fmt::print(stderr, "{}\nInstall the data with `apt-get install dataset-fashion-mnist`, or pass --data DIR.\n", e.what());
-    return 1;
+    throw tutorial::Failure(
+        fmt::format("{} (install the data with `apt-get install dataset-fashion-mnist`, or pass --data DIR)",
+                    tutorial::one_line(e.what())));
   }
   fmt::print("Fashion-MNIST: {} training and {} test images of {} pixels\n", train.labels.size(), test.labels.size(),
              train.images.shape()[1]);
@@ -127,13 +160,33 @@ int main(int argc, char** argv) {
     curve.add({epoch, loss_sum / static_cast<double>(seen), right / static_cast<double>(seen), test_loss, test_accuracy,
                seconds});
   }
-
-  curve.write_csv(o.out + "/fashion_mnist_curve.csv");
-  curve.write_svg(o.out + "/fashion_mnist_curve.svg", "MLP 784-256-128-10 on Fashion-MNIST (Adam)");
-  nn::save(model, o.out + "/fashion_mnist_mlp.npz");
   const auto& last = curve.records().back();
   fmt::print("test accuracy {:.4f} after {} epochs ({:.1f} s per epoch)\n", last.test_accuracy, o.epochs, last.seconds);
-  fmt::print("learning curve: {0}/fashion_mnist_curve.csv, {0}/fashion_mnist_curve.svg; weights: {0}/fashion_mnist_mlp.npz\n",
-             o.out);
-  return 0;
+
+  // The results, the weights first. Should the folder have gone bad during the training, the
+  // weights go to the temporary folder rather than being lost.
+  tutorial::Outputs outputs;
+  const std::string weights = (fs::path(o.out) / "fashion_mnist_mlp.npz").string();
+  if (!outputs.write(weights, [&] { nn::save(model, weights); })) {
+    std::error_code ec;
+    const fs::path temp = fs::temp_directory_path(ec);
+    const std::string fallback =
+        ((ec ? fs::path("/tmp") : temp) / fmt::format("fashion_mnist_mlp-{}.npz", ::getpid())).string();
+    try {
+      nn::save(model, fallback);
+      outputs.explain_last(fmt::format("the weights were saved to {} instead", fallback));
+    } catch (const std::exception& e) {
+      outputs.explain_last(fmt::format("nor could the weights be saved to {}: {}", fallback, e.what()));
+    }
+  }
+  const std::string curve_stem = (fs::path(o.out) / "fashion_mnist_curve").string();
+  outputs.curve(curve, curve_stem, "MLP 784-256-128-10 on Fashion-MNIST (Adam)");
+  if (outputs.failures().empty()) {
+    fmt::print("weights: {}; learning curve: {}.csv and {}.svg\n", weights, curve_stem, curve_stem);
+  } else if (!outputs.written().empty()) {
+    fmt::print("written: {}\n", fmt::join(outputs.written(), ", "));
+  }
+  return outputs.finish("fashion_mnist_mlp");
+} catch (...) {
+  return tutorial::report_failure("fashion_mnist_mlp");
 }

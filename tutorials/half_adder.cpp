@@ -2,12 +2,18 @@
 // a multi-layer perceptron learns both.
 //
 //   half_adder [--out DIR]     writes DIR/half_adder_*.csv and .svg, the learning curves (default: .)
+//
+// DIR is created (with its parents) if missing and checked writable before any training.
+// Exit status (cli.hpp): 0 done, 1 an output that cannot be written, 2 a bad option.
+#include "cli.hpp"
 #include "half_adder.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <xtensor/xview.hpp>
 
-#include <cstring>
+#include <filesystem>
+#include <string>
 
 namespace {
 
@@ -24,8 +30,21 @@ void print_table(const char* title, const half_adder::Tensor& outputs, const hal
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const std::string out = argc == 3 && std::strcmp(argv[1], "--out") == 0 ? argv[2] : ".";
+int main(int argc, char** argv) try {
+  std::string out = ".";
+  CLI::App app{"The half adder: perceptrons learn the carry but never the sum (XOR); a 2-3-2 MLP learns both.",
+               "half_adder"};
+  app.add_option("--out", out,
+                 "folder for the learning curves, half_adder_*.csv and .svg;\n"
+                 "created with its parents if missing (mkdir -p), and checked\n"
+                 "writable before any training")
+      ->type_name("DIR")
+      ->check(tutorial::nonempty_path())
+      ->capture_default_str();
+  app.footer(tutorial::exit_status_help("DIR or a file in it cannot be written"));
+  if (const auto code = tutorial::parse(app, argc, argv)) return *code;
+  tutorial::prepare_output_folder(out);
+
   const half_adder::Data data;
   using half_adder::Rule;
 
@@ -64,13 +83,19 @@ int main(int argc, char** argv) {
   print_table("   sum (MLP):", sum_out, data.sum, true);
   fmt::print("   {}/8 outputs right: the hidden layer bends the boundary, and the sum is learnt.\n\n", mlp.right);
 
-  const auto save = [&](const ag::nn::LearningCurve& curve, const std::string& name, const std::string& title) {
-    curve.write_csv(out + "/" + name + ".csv");
-    curve.write_svg(out + "/" + name + ".svg", title);
-  };
-  save(sum.curve, "half_adder_perceptron_sum", "threshold perceptron on the sum (XOR): the loss never reaches 0");
-  save(carry.curve, "half_adder_perceptron_carry", "threshold perceptron on the carry (AND)");
-  save(mlp.curve, "half_adder_mlp", "2-3-2 MLP on carry and sum");
-  fmt::print("Learning curves (loss and accuracy per epoch): {0}/half_adder_*.csv and {0}/half_adder_*.svg\n", out);
-  return 0;
+  tutorial::Outputs outputs;
+  const auto stem = [&](const char* name) { return (std::filesystem::path(out) / name).string(); };
+  outputs.curve(sum.curve, stem("half_adder_perceptron_sum"),
+                "threshold perceptron on the sum (XOR): the loss never reaches 0");
+  outputs.curve(carry.curve, stem("half_adder_perceptron_carry"), "threshold perceptron on the carry (AND)");
+  outputs.curve(mlp.curve, stem("half_adder_mlp"), "2-3-2 MLP on carry and sum");
+  if (outputs.failures().empty()) {
+    fmt::print("Learning curves (loss and accuracy per epoch): {} and {}\n", stem("half_adder_*.csv"),
+               stem("half_adder_*.svg"));
+  } else if (!outputs.written().empty()) {
+    fmt::print("Learning curves written: {}\n", fmt::join(outputs.written(), ", "));
+  }
+  return outputs.finish("half_adder");
+} catch (...) {
+  return tutorial::report_failure("half_adder");
 }

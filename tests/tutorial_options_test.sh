@@ -1,0 +1,187 @@
+#!/bin/sh
+# The tutorials' command lines, as users get them wrong (tutorials/cli.hpp): a bad option exits 2,
+# an output that cannot be written exits 1, --help exits 0; a failure prints exactly one line on
+# stderr, "program: reason", naming the option or the file; it fails before any work (nothing on
+# stdout, within a second); and nothing aborts (exit 134) or dies of a signal.
+#
+#   sh tutorial_options_test.sh PROGRAM BINARY WORKDIR
+#
+# Runs as root as well as not: an unwritable output is a path below a regular file, under /proc
+# (which even root cannot write), a regular file given as a folder, or /dev/full.
+set -u
+program=$1
+bin=$2
+work=$3
+fast_ms=${TUTORIAL_FAIL_FAST_MS:-1000}
+data=/usr/share/datasets/fashion-mnist
+
+rm -rf "$work" && mkdir -p "$work" || exit 1
+failed=0
+fail() {
+  echo "FAIL: $*"
+  failed=1
+}
+
+# expect CODE NEEDLE ARGS...: runs the program with ARGS and checks the exit code, and for a
+# failure that stderr is one line "program: ..." holding NEEDLE, and that the program stopped
+# before any work: nothing on stdout, within a second. expect_late: a failure after the work.
+# A run still going after 10 s (120 s for expect_late) is stopped and fails.
+expect() {
+  early=1
+  limit=10
+  check "$@"
+}
+expect_late() {
+  early=0
+  limit=120
+  check "$@"
+}
+check() {
+  code=$1
+  needle=$2
+  shift 2
+  start=$(date +%s%N)
+  timeout "$limit" "$bin" "$@" >"$work/stdout" 2>"$work/stderr" </dev/null
+  got=$?
+  ms=$((($(date +%s%N) - start) / 1000000))
+  what="$program $* (exit $got, ${ms} ms)"
+  if [ "$got" -eq 124 ]; then
+    fail "$what: still running after $limit s (an option that wrapped around?)"
+    return
+  fi
+  if [ "$got" -ge 128 ]; then
+    fail "$what: killed by signal $((got - 128)): $(head -c 300 "$work/stderr")"
+    return
+  fi
+  if [ "$got" -ne "$code" ]; then
+    fail "$what: expected exit $code; stderr: $(head -c 300 "$work/stderr")"
+    return
+  fi
+  if [ "$code" -ne 0 ]; then
+    lines=$(wc -l <"$work/stderr")
+    if [ "$lines" -ne 1 ]; then
+      fail "$what: stderr should be one line, is $lines: $(head -c 300 "$work/stderr")"
+      return
+    fi
+    case "$(cat "$work/stderr")" in
+      "$program: "*) ;;
+      *) fail "$what: stderr does not start with '$program: ': $(cat "$work/stderr")"; return ;;
+    esac
+    if [ -n "$needle" ] && ! grep -qF -- "$needle" "$work/stderr"; then
+      fail "$what: stderr does not name '$needle': $(cat "$work/stderr")"
+      return
+    fi
+    if [ "$early" = 1 ]; then
+      if [ -s "$work/stdout" ]; then
+        fail "$what: it did some work before failing: $(head -c 200 "$work/stdout")"
+        return
+      fi
+      if [ "$ms" -gt "$fast_ms" ]; then
+        fail "$what: took ${ms} ms to fail, more than ${fast_ms}"
+        return
+      fi
+    fi
+  fi
+  echo "ok: $what${needle:+: $(cat "$work/stderr")}"
+}
+
+# Options every program shares.
+expect 0 "" --help
+grep -q "Usage: $program" "$work/stdout" && grep -q "Exit status: 0" "$work/stdout" ||
+  fail "$program --help: no usage or exit status"
+expect 0 "" -h
+expect 2 "--no-such-option" --no-such-option
+expect 2 "stray" stray
+
+# Paths that cannot be written, even by root.
+echo "a regular file" >"$work/file"
+unwritable_folders="$work/file $work/file/sub /proc/self /proc/self/missing/out"
+
+case $program in
+  course_backprop)
+    expect 2 "--dot" --dot
+    expect 2 "--dot" --dot ""
+    expect 2 "--dot" --dot a.dot --dot b.dot
+    expect 1 "/proc/version/x.dot" --dot /proc/version/x.dot
+    expect 1 "$work/missing/x.dot" --dot "$work/missing/x.dot"
+    expect 1 "$work" --dot "$work"
+    # Opens, then the write fails (a full disk): never "wrote the file".
+    if [ -c /dev/full ]; then
+      expect_late 1 "/dev/full" --dot /dev/full
+      grep -qF "is in /dev/full" "$work/stdout" && fail "course_backprop --dot /dev/full says it wrote the file"
+    fi
+    expect 0 "" --dot "$work/graph.dot"
+    head -c 7 "$work/graph.dot" | grep -q digraph || fail "course_backprop --dot: $work/graph.dot is not a DOT graph"
+    grep -qF "is in $work/graph.dot" "$work/stdout" || fail "course_backprop --dot: the output does not name the file"
+    ;;
+
+  half_adder)
+    expect 2 "--out" --out
+    expect 2 "--out" --out ""
+    for dir in $unwritable_folders; do expect 1 "$dir" --out "$dir"; done
+    # A missing folder is created, parents and all; it gets the six files, complete.
+    expect 0 "" --out "$work/new/nested"
+    for name in half_adder_perceptron_sum half_adder_perceptron_carry half_adder_mlp; do
+      head -n 1 "$work/new/nested/$name.csv" | grep -q "^epoch,train_loss" || fail "half_adder: no $name.csv"
+      tail -c 7 "$work/new/nested/$name.svg" | grep -q "</svg>" || fail "half_adder: no complete $name.svg"
+    done
+    ls -A "$work/new/nested" | grep -q write-test && fail "half_adder: the write test's file was left behind"
+    # A file that opens but cannot be written (a full disk): named, exit 1, the others still written.
+    if [ -c /dev/full ]; then
+      mkdir -p "$work/full" && ln -s /dev/full "$work/full/half_adder_mlp.csv"
+      expect_late 1 "$work/full/half_adder_mlp.csv" --out "$work/full"
+      [ -s "$work/full/half_adder_mlp.svg" ] && [ -s "$work/full/half_adder_perceptron_sum.csv" ] ||
+        fail "half_adder: one failed file stopped the others being written"
+    fi
+    ;;
+
+  fashion_mnist_mlp)
+    for value in abc -1 0 1001 1.5 1e2 0x10 "" " "; do expect 2 "--epochs" --epochs "$value"; done
+    expect 2 "--epochs" --epochs
+    expect 2 "--epochs" --epochs 1 --epochs 2
+    for value in 0 -1 60001 abc 18446744073709551617; do expect 2 "--batch-size" --batch-size "$value"; done
+    for value in -1 0 nan NaN inf -inf 1.5 1e-3x abc ""; do expect 2 "--lr" --lr "$value"; done
+    for value in -1 18446744073709551616 1.5 abc; do expect 2 "--seed" --seed "$value"; done
+    for value in 0 -1 257 abc; do expect 2 "--threads" --threads "$value"; done
+    expect 2 "--data" --data ""
+    expect 2 "--out" --out ""
+    # A bad option is found before a bad output folder.
+    expect 2 "--epochs" --out "$work/file" --epochs 0
+    # The output folder is checked before the data is read, let alone the training: with the
+    # data present (fast, nothing on stdout) and without it (the error names the folder).
+    for dir in $unwritable_folders; do
+      expect 1 "$dir" --out "$dir"
+      expect 1 "$dir" --out "$dir" --data "$work/no-data"
+    done
+    # Missing or corrupt data: exit 1, one line, naming the file and how to install the data;
+    # the output folder was checked (and created) first.
+    expect 1 "dataset-fashion-mnist" --data "$work/no-data" --out "$work/out/created"
+    [ -d "$work/out/created" ] || fail "fashion_mnist_mlp: the missing output folder was not created"
+    mkdir -p "$work/bad-data" && echo "not an IDX file" >"$work/bad-data/train-images-idx3-ubyte"
+    expect 1 "$work/bad-data" --data "$work/bad-data" --out "$work/out"
+    # A good run trains, which takes a few seconds: only with the data, one epoch in big batches.
+    # The weights' file is a folder, so that saving them fails after the training: they go to the
+    # temporary folder, the learning curve is still written, and the run exits 1 naming the file.
+    if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ]; then
+      mkdir -p "$work/trained/fashion_mnist_mlp.npz" "$work/tmp"
+      TMPDIR="$work/tmp" && export TMPDIR
+      expect_late 1 "$work/trained/fashion_mnist_mlp.npz" --epochs 1 --batch-size 1000 --lr 0.01 --out "$work/trained"
+      unset TMPDIR
+      ls "$work/tmp"/fashion_mnist_mlp-*.npz >/dev/null 2>&1 ||
+        fail "fashion_mnist_mlp: the weights were not saved to the temporary folder"
+      [ "$(wc -l <"$work/trained/fashion_mnist_curve.csv")" -eq 2 ] ||
+        fail "fashion_mnist_mlp: no learning curve for the one epoch"
+      tail -c 7 "$work/trained/fashion_mnist_curve.svg" | grep -q "</svg>" || fail "fashion_mnist_mlp: no complete SVG"
+      grep -q "test accuracy" "$work/stdout" || fail "fashion_mnist_mlp: no test accuracy printed"
+    else
+      echo "skipped the training run: no Fashion-MNIST in $data (Debian: dataset-fashion-mnist)"
+    fi
+    ;;
+
+  *)
+    fail "unknown program $program"
+    ;;
+esac
+
+[ "$failed" = 0 ] && rm -rf "$work"
+exit "$failed"
