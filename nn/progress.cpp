@@ -51,6 +51,16 @@ double ProgressBar::finish(const std::string& extra) {
   return seconds;
 }
 
+namespace {
+
+// A full disk shows only when the buffered bytes are flushed: close, then look.
+void finish(std::ofstream& out, const std::string& path) {
+  out.close();
+  if (!out) throw std::runtime_error(fmt::format("{}: writing the learning curve failed", path));
+}
+
+}  // namespace
+
 void LearningCurve::write_csv(const std::string& path) const {
   std::ofstream out(path);
   if (!out) throw std::runtime_error(fmt::format("{}: cannot write the learning curve", path));
@@ -59,6 +69,7 @@ void LearningCurve::write_csv(const std::string& path) const {
     out << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", r.epoch, r.train_loss, r.train_accuracy, r.test_loss,
                        r.test_accuracy, r.seconds);
   }
+  finish(out, path);
 }
 
 namespace {
@@ -132,6 +143,7 @@ void LearningCurve::write_svg(const std::string& path, const std::string& title)
   std::ofstream out(path);
   if (!out) throw std::runtime_error(fmt::format("{}: cannot write the learning curve", path));
   out << svg << "\n";
+  finish(out, path);
 }
 
 }  // namespace ag::nn

@@ -43,6 +43,9 @@ TEST_CASE("a learning curve writes as CSV and SVG") {
   CHECK(text.rfind("<svg", 0) == 0);
   CHECK(text.find("<polyline") != std::string::npos);
   CHECK(text.find("</svg>") != std::string::npos);
+  // A full disk is noticed when the file is closed, not hidden by the stream's buffer.
+  CHECK_THROWS_AS(curve.write_csv("/dev/full"), std::runtime_error);
+  CHECK_THROWS_AS(curve.write_svg("/dev/full", "test"), std::runtime_error);
   std::remove(csv.c_str());
   std::remove(svg.c_str());
 }

@@ -4,6 +4,7 @@
 #include <nn/nn.hpp>
 
 #include <cmath>
+#include <limits>
 
 using ag::Tensor;
 namespace nn = ag::nn;
@@ -170,6 +171,30 @@ TEST_CASE("the perceptron loss's gradient is the perceptron rule, the cross-entr
   ag::backward(nn::binary_cross_entropy_with_logits(z2, V(y)) * 3.0);  // summed, not averaged
   const Tensor<double> logistic = transpose_times(x, 1.0 / (1.0 + xt::exp(-z2.value())) - y);
   CHECK(xt::allclose(w.grad().value(), logistic));
+}
+
+TEST_CASE("optimizers refuse bad hyper-parameters, a parameter listed twice, and a parameter reshaped since") {
+  const ag::Variable<double> w(Tensor<double>{1.0, 2.0}, true);
+  CHECK_THROWS_AS(nn::SGD<double>({w}, {.lr = -0.1}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::SGD<double>({w}, {.lr = std::nan("")}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::SGD<double>({w}, {.momentum = -0.9}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::SGD<double>({w}, {.nesterov = true}), std::invalid_argument);  // Nesterov needs momentum
+  CHECK_THROWS_AS(nn::SGD<double>({w}, {.weight_decay = -1}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::Adam<double>({w}, {.beta1 = 1.0}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::Adam<double>({w}, {.beta2 = -0.5}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::Adam<double>({w}, {.eps = -1e-8}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::Adam<double>({w}, {.lr = std::numeric_limits<double>::infinity()}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::Adam<double>({w, w}, {}), std::invalid_argument);
+  CHECK_THROWS_AS(nn::SGD<double>({w, ag::Variable<double>()}, {}), std::invalid_argument);
+  CHECK_NOTHROW(nn::SGD<double>({w}, {.lr = 0.1, .momentum = 0.9, .nesterov = true}));
+
+  ag::Variable<double> v(Tensor<double>{1.0, 2.0}, true);
+  nn::Adam<double> adam({v}, {});
+  nn::SGD<double> sgd({v}, {.lr = 0.1, .momentum = 0.9});
+  v.mutable_value() = Tensor<double>{{1.0, 2.0}, {3.0, 4.0}};  // reshaped after the optimizers were built
+  ag::backward(ag::sum(v * v));
+  CHECK_THROWS_AS(adam.step(), ag::ShapeError);
+  CHECK_THROWS_AS(sgd.step(), ag::ShapeError);
 }
 
 TEST_CASE("SGD with momentum and Nesterov, Adam and weight decay, step by step") {

@@ -112,3 +112,13 @@ TEST_CASE("outer sums longer than a block combine their partial sums pairwise") 
   const F wide(ag::full<float>({std::size_t{1} << 25, 3}, 1.0f));
   CHECK(ag::sum(wide, {0}).value() == Tensor<float>{33554432.0f, 33554432.0f, 33554432.0f});
 }
+
+TEST_CASE("slices with a huge step select one element, forward and backward, without overflow") {
+  const long huge = std::numeric_limits<long>::max();
+  const V a(Tensor<double>{0.0, 1.0, 2.0, 3.0, 4.0, 5.0}, true);
+  const V s = ag::slice(a, 0, 3, 6, huge);  // (6 - 3 + huge - 1) / huge would overflow
+  CHECK(s.value() == Tensor<double>{3.0});
+  ag::backward(ag::sum(s * 2.0));
+  CHECK(a.grad().value() == Tensor<double>{0, 0, 0, 2, 0, 0});
+  CHECK(ag::slice(a, 0, -huge, huge, huge).value() == Tensor<double>{0.0});
+}

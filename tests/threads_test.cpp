@@ -74,3 +74,22 @@ TEST_CASE("threads calling grad() on graphs sharing leaves each get their own gr
   }
   CHECK_FALSE(w.grad().defined());
 }
+
+TEST_CASE("many short passes from several threads lose no contribution to a shared leaf's gradient") {
+  // Graphs so small that adding into w.grad() is most of each pass: unsynchronised, some of these
+  // additions would be lost. Small integers keep every sum exact, so any loss shows.
+  constexpr int kPasses = 5000;
+  const V w(ag::full<double>({256}, 0.5), true);
+  std::vector<Tensor<double>> xs;
+  for (int t = 0; t < kThreads; ++t) xs.push_back(ag::full<double>({256}, static_cast<double>(t + 1)));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&w, &xs, t] {
+      const V x(xs[static_cast<std::size_t>(t)]);
+      for (int pass = 0; pass < kPasses; ++pass) ag::backward(ag::sum(w * x));
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  const double expected = kPasses * (kThreads * (kThreads + 1) / 2);  // sum over threads of kPasses * (t + 1)
+  CHECK(w.grad().value() == ag::full<double>({256}, expected));
+}

@@ -73,7 +73,7 @@ inline Deltas deltas(const Pass& p) {
 inline void step(Network& net, double alpha) {
   ag::NoGrad no_grad;
   for (V* w : {&net.w1, &net.w2, &net.w3}) {
-    w->value() -= alpha * w->grad().value();
+    w->mutable_value() -= alpha * w->grad().value();
     w->zero_grad();
   }
 }

@@ -66,8 +66,14 @@ AxisRange resolve_range(const char* op, const Shape& shape, long axis, long star
   const long n = static_cast<long>(shape[ax]);
   const auto clamp_index = [n](long i) { return std::clamp(i < 0 ? i + n : i, 0L, n); };
   const long first = clamp_index(start), last = clamp_index(stop);
-  const long count = last > first ? (last - first + step - 1) / step : 0;
+  const long count = last > first ? (last - first - 1) / step + 1 : 0;  // no overflow for a huge step
   return {ax, static_cast<std::size_t>(first), static_cast<std::size_t>(count), step};
+}
+
+// A stop that selects the same elements: one past the last, so never past the axis's end.
+long range_stop(const AxisRange& r) {
+  return r.count == 0 ? static_cast<long>(r.start)
+                      : static_cast<long>(r.start) + static_cast<long>(r.count - 1) * r.step + 1;
 }
 
 // A tensor seen as [outer, length, inner] around `axis`: ranges along one axis are then runs of
@@ -180,7 +186,7 @@ Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long s
   copy_range(AxisBlocks(a.shape(), r.axis), r, a.value().data(), y.data(), false);
   return record<T>("slice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
     return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
-                         static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
+                         range_stop(r), r.step));
   }, reads::nothing);
 }
 
@@ -196,8 +202,7 @@ Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long st
   Tensor<T> y = full<T>(shape, T(0));
   copy_range(AxisBlocks(shape, r.axis), r, a.value().data(), y.data(), true);
   return record<T>("unslice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
-    return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start),
-                       static_cast<long>(r.start) + static_cast<long>(r.count) * r.step, r.step));
+    return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start), range_stop(r), r.step));
   }, reads::nothing);
 }
 
