@@ -8,21 +8,6 @@
 
 namespace ag::nn {
 
-namespace {
-
-// The parameter's value, to overwrite: through mutable_value() where in-place changes are
-// versioned (autograd/variable.hpp), value() before that.
-template <class T>
-Tensor<T>& writable(Variable<T>& v) {
-  if constexpr (requires { v.mutable_value(); }) {
-    return v.mutable_value();
-  } else {
-    return v.value();
-  }
-}
-
-}  // namespace
-
 template <class T>
 void save(const Module<T>& module, const std::string& path) {
   std::vector<std::pair<std::string, Tensor<T>>> arrays;
@@ -59,7 +44,7 @@ void load(Module<T>& module, const std::string& path) {
     throw CheckpointError(fmt::format("{} does not match the model{} (nothing was loaded)", path, what));
   }
   NoGrad no_grad;
-  for (auto& [name, p] : params) writable(p) = xt::cast<T>(stored.at(name));
+  for (auto& [name, p] : params) p.mutable_value() = xt::cast<T>(stored.at(name));
 }
 
 template void save(const Module<float>&, const std::string&);

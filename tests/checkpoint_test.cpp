@@ -32,17 +32,6 @@ struct Net : nn::Module<float> {
   std::shared_ptr<nn::Linear<float>> fc1, fc2;
 };
 
-// The parameter's value, to overwrite: through mutable_value() where in-place changes are
-// versioned, value() before that.
-template <class V>
-auto& writable(V&& v) {
-  if constexpr (requires { v.mutable_value(); }) {
-    return v.mutable_value();
-  } else {
-    return v.value();
-  }
-}
-
 std::string arrays_error(const std::string& path) {
   try {
     nn::load_arrays(path);
@@ -402,7 +391,7 @@ TEST_CASE("threads saving different models to one checkpoint path never leave an
   std::vector<std::unique_ptr<Net>> nets;
   for (int w = 0; w < kWriters; ++w) {
     nets.push_back(std::make_unique<Net>(8));
-    for (auto& p : nets.back()->parameters()) writable(p).fill(static_cast<float>(w + 1));
+    for (auto& p : nets.back()->parameters()) p.mutable_value().fill(static_cast<float>(w + 1));
   }
   nn::save(*nets[0], path);
   std::atomic<int> running{kWriters};

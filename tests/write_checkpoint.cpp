@@ -7,21 +7,10 @@
 #include <cstdlib>
 #include <string>
 
-// The parameter's value, to overwrite: through mutable_value() where in-place changes are
-// versioned, value() before that.
-template <class V>
-auto& writable(V&& v) {
-  if constexpr (requires { v.mutable_value(); }) {
-    return v.mutable_value();
-  } else {
-    return v.value();
-  }
-}
-
 int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[2]) == "--forever") {
     ag::nn::Sequential<float> net{ag::nn::linear<float>(128, 128), ag::nn::linear<float>(128, 10)};
-    for (auto& p : net.parameters()) writable(p).fill(std::strtof(argv[3], nullptr));
+    for (auto& p : net.parameters()) p.mutable_value().fill(std::strtof(argv[3], nullptr));
     // A save that fails (another writer's doing, in a broken implementation) does not stop the
     // others: the test is for what readers see.
     while (true) {
@@ -36,8 +25,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   ag::nn::Sequential<float> net{ag::nn::linear<float>(3, 2)};
-  writable(net.parameters()[0]) = ag::Tensor<float>{{0.5f, -1.0f}, {1.5f, -2.0f}, {0.25f, 4.0f}};
-  writable(net.parameters()[1]) = ag::Tensor<float>{0.125f, -8.0f};
+  net.parameters()[0].mutable_value() = ag::Tensor<float>{{0.5f, -1.0f}, {1.5f, -2.0f}, {0.25f, 4.0f}};
+  net.parameters()[1].mutable_value() = ag::Tensor<float>{0.125f, -8.0f};
   ag::nn::save(net, argv[1]);
   return 0;
 }
