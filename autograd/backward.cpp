@@ -21,41 +21,50 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <mutex>
+#include <functional>
+#include <atomic>
+#include <memory>
+#include <thread>
 
 namespace ag {
 
 namespace {
 
-// Node -> its slot in this pass: open addressing with linear probing, sized to stay at most half full.
+// Node -> its slot in this pass: open addressing with linear probing, at most half full. Cells
+// carry the number of the pass that filled them, so a table is emptied for the next pass by
+// counting one up, not by clearing it.
 class SlotTable {
  public:
   static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+
+  void start_pass() {
+    count_ = 0;
+    if (++pass_ == 0 || cells_.size() > kKeptCells) {  // a wrapped counter, or a giant graph's table: start afresh
+      cells_.assign(kInitialCells, Cell{});
+      pass_ = 1;
+    }
+  }
 
   // The slot of `key`, or `fresh` (stored) when the key is new.
   std::pair<std::uint32_t, bool> insert(const void* key, std::uint32_t fresh) {
     if (2 * (count_ + 1) > cells_.size()) grow();
     std::size_t i = home(key);
-    while (cells_[i].key != nullptr) {
+    while (cells_[i].pass == pass_) {
       if (cells_[i].key == key) return {cells_[i].slot, false};
       i = (i + 1) & (cells_.size() - 1);
     }
-    cells_[i] = {key, fresh};
+    cells_[i] = {key, fresh, pass_};
     ++count_;
     return {fresh, true};
   }
 
-  std::uint32_t find(const void* key) const {
-    for (std::size_t i = home(key);; i = (i + 1) & (cells_.size() - 1)) {
-      if (cells_[i].key == key) return cells_[i].slot;
-      if (cells_[i].key == nullptr) return kNone;
-    }
-  }
-
  private:
+  static constexpr std::size_t kInitialCells = 64, kKeptCells = std::size_t{1} << 16;
+
   struct Cell {
     const void* key = nullptr;
     std::uint32_t slot = kNone;
+    std::uint32_t pass = 0;
   };
 
   std::size_t home(const void* key) const {
@@ -66,50 +75,88 @@ class SlotTable {
 
   void grow() {
     std::vector<Cell> old = std::move(cells_);
-    cells_.assign(std::max<std::size_t>(64, 2 * old.size()), Cell{});
+    cells_.assign(std::max<std::size_t>(kInitialCells, 2 * old.size()), Cell{});
     count_ = 0;
     for (const Cell& c : old) {
-      if (c.key != nullptr) insert(c.key, c.slot);
+      if (c.pass == pass_) insert(c.key, c.slot);
     }
   }
 
-  std::vector<Cell> cells_;
+  std::vector<Cell> cells_ = std::vector<Cell>(kInitialCells);
   std::size_t count_ = 0;
+  std::uint32_t pass_ = 0;
 };
 
 // What one pass knows of a node: the variable through which it was reached (a consumer's input, or
-// the root itself; those stay put until the pass ends, so the replay needs no reference counting)
-// and the gradient it has received so far.
+// the root itself; those stay put until the pass ends, so the replay needs no reference counting),
+// where its inputs' slots are listed, and the gradient it has received so far.
 template <class T>
 struct Slot {
   const Variable<T>* variable;
+  std::uint32_t first_input = 0;  // into Pass::input_slots, one entry per input of the node
   Variable<T> pending;
 };
 
+// A pass's bookkeeping. Its storage is kept for the thread's next pass (a training loop runs one
+// backward per step), in a stack so that a backward started inside another (by a rule) gets its own.
 template <class T>
 struct Pass {
   SlotTable table;
   std::vector<Slot<T>> slots;
-  std::vector<std::uint32_t> order;  // slots, newest tape position first
+  std::vector<std::uint32_t> input_slots;  // SlotTable::kNone for an input that needs no gradient
+  std::vector<std::uint32_t> order;         // slots, newest tape position first
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> by_position;  // scratch of the sort
+
+  static Pass& acquire() {
+    if (depth_ == passes_.size()) passes_.push_back(std::make_unique<Pass>());
+    Pass& p = *passes_[depth_++];
+    p.table.start_pass();
+    return p;
+  }
+  void release() {
+    slots.clear();  // drops what a throwing pass left pending
+    input_slots.clear();
+    order.clear();
+    --depth_;
+  }
+
+ private:
+  static thread_local std::vector<std::unique_ptr<Pass>> passes_;
+  static thread_local std::size_t depth_;
 };
 
-// Gathers every variable that `root` depends on through variables that require grad.
+template <class T>
+thread_local std::vector<std::unique_ptr<Pass<T>>> Pass<T>::passes_;
+template <class T>
+thread_local std::size_t Pass<T>::depth_ = 0;
+
+// Gathers every variable that `root` depends on through variables that require grad, and the
+// graph's edges as slot numbers.
 template <class T>
 void gather(const Variable<T>& root, Pass<T>& pass) {
   pass.table.insert(root.node().get(), 0);
-  pass.slots.push_back({&root, {}});
+  pass.slots.push_back({&root, 0, {}});
   for (std::uint32_t next = 0; next < pass.slots.size(); ++next) {
+    pass.slots[next].first_input = static_cast<std::uint32_t>(pass.input_slots.size());
     for (const Variable<T>& input : pass.slots[next].variable->node()->inputs) {
-      if (!input.requires_grad()) continue;
-      const auto fresh = static_cast<std::uint32_t>(pass.slots.size());
-      if (pass.table.insert(input.node().get(), fresh).second) pass.slots.push_back({&input, {}});
+      if (!input.requires_grad()) {
+        pass.input_slots.push_back(SlotTable::kNone);
+        continue;
+      }
+      const auto [slot, fresh] = pass.table.insert(input.node().get(), static_cast<std::uint32_t>(pass.slots.size()));
+      if (fresh) pass.slots.push_back({&input, 0, {}});
+      pass.input_slots.push_back(slot);
     }
   }
-  pass.order.resize(pass.slots.size());
-  for (std::uint32_t i = 0; i < pass.order.size(); ++i) pass.order[i] = i;
-  std::sort(pass.order.begin(), pass.order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return pass.slots[a].variable->node()->tape_position > pass.slots[b].variable->node()->tape_position;
-  });
+  // Sorted as (position, slot) pairs side by side: comparisons then chase no pointers.
+  std::vector<std::pair<std::uint64_t, std::uint32_t>>& by_position = pass.by_position;
+  by_position.resize(pass.slots.size());
+  for (std::uint32_t i = 0; i < by_position.size(); ++i) {
+    by_position[i] = {pass.slots[i].variable->node()->tape_position, i};
+  }
+  std::sort(by_position.begin(), by_position.end(), std::greater<>());
+  pass.order.resize(by_position.size());
+  for (std::size_t i = 0; i < by_position.size(); ++i) pass.order[i] = by_position[i].second;
 }
 
 // sum += term. Without a graph to record, and when nobody else holds the running sum, the sum is
@@ -126,18 +173,21 @@ void accumulate(Variable<T>& sum, Variable<T> term) {
 }
 
 // A leaf's .grad() may be shared by passes on several threads: additions to it are serialised by
-// one of a few locks, chosen by the node's address.
-std::mutex& grad_lock(const void* node) {
-  static std::array<std::mutex, 64> locks;
-  return locks[(reinterpret_cast<std::uintptr_t>(node) >> 6) % locks.size()];
-}
+// one of a few spin locks, chosen by the node's address. Uncontended, a lock is one atomic
+// exchange: a training step adds into a few dozen leaves, and a mutex would show in small steps.
+class GradLock {
+ public:
+  explicit GradLock(const void* node) : flag_(flags[(reinterpret_cast<std::uintptr_t>(node) >> 6) % flags.size()]) {
+    while (flag_.test_and_set(std::memory_order_acquire)) std::this_thread::yield();
+  }
+  ~GradLock() { flag_.clear(std::memory_order_release); }
+  GradLock(const GradLock&) = delete;
+  GradLock& operator=(const GradLock&) = delete;
 
-template <class T>
-std::string describe(const Variable<T>& v) {
-  if (v.is_leaf()) return fmt::format("a leaf of shape {}", shape_str(v.shape()));
-  return fmt::format("the output of '{}' (tape position {}) of shape {}", v.op_name(), v.node()->tape_position,
-                     shape_str(v.shape()));
-}
+ private:
+  static inline std::array<std::atomic_flag, 64> flags{};
+  std::atomic_flag& flag_;
+};
 
 // The rule of `node` reads values that must be the ones it saw when the op ran.
 template <class T>
@@ -194,7 +244,11 @@ template <class T>
 std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, BackwardOptions options,
                                 const std::vector<Variable<T>>* targets) {
   GradModeGuard record_gradients(options.create_graph);
-  Pass<T> pass;
+  Pass<T>& pass = Pass<T>::acquire();
+  struct Release {
+    Pass<T>& pass;
+    ~Release() { pass.release(); }
+  } release_on_exit{pass};
   gather(output, pass);
   std::vector<Variable<T>> results(targets ? targets->size() : 0);
   pass.slots[0].pending = std::move(seed);
@@ -210,7 +264,7 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
       }
     }
     if (!targets && (node.op == nullptr || node.retains_grad)) {
-      const std::lock_guard<std::mutex> lock(grad_lock(&node));
+      const GradLock lock(&node);
       accumulate(node.grad, g);
     }
     if (node.op == nullptr) continue;
@@ -240,7 +294,7 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
         gi = sum_to(gi, input.shape());
       }
       if (anomaly_mode()) check_finite(node.op, "backward", gi.value());
-      accumulate(pass.slots[pass.table.find(input.node().get())].pending, std::move(gi));
+      accumulate(pass.slots[pass.input_slots[pass.slots[slot].first_input + i]].pending, std::move(gi));
     }
   }
   if (!options.retain_graph && !options.create_graph) {
