@@ -30,7 +30,7 @@
 //
 // Changes in place are detected, as in PyTorch: every node has a version, which each access to
 // its value for a change (`mutable_value()`) bumps. A recorded op remembers the versions of
-// the values its rule will read (tape.hpp, `Reads`), and backward refuses to run a rule whose
+// the values its rule will read (tape.hpp, `reads::`), and backward refuses to run a rule whose
 // values have changed since, naming the op and the variable, instead of returning a wrong
 // gradient. An optimizer's update of a parameter whose graph is gone costs nothing.
 //

@@ -3,23 +3,41 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace ag::nn {
 
+namespace {
+
+// A target of another shape than the prediction would broadcast ([N, 1] against [N] gives an
+// [N, N] loss): a silent wrong answer, refused here as PyTorch warns of it.
+template <class T>
+void require_same_shape(const char* loss, const Variable<T>& prediction, const Variable<T>& target) {
+  if (prediction.shape() != target.shape()) {
+    throw ShapeError(fmt::format("{}: the prediction has shape {} but the target has shape {}", loss,
+                                 shape_str(prediction.shape()), shape_str(target.shape())));
+  }
+}
+
+}  // namespace
+
 template <class T>
 Variable<T> mse(const Variable<T>& prediction, const Variable<T>& target) {
+  require_same_shape("mse", prediction, target);
   const Variable<T> diff = prediction - target;
   return mean(diff * diff);
 }
 
 template <class T>
 Variable<T> binary_cross_entropy(const Variable<T>& probability, const Variable<T>& target, T eps) {
+  require_same_shape("binary_cross_entropy", probability, target);
   const Variable<T> a = clamp(probability, eps, T(1) - eps);
   return -mean(target * log(a) + (T(1) - target) * log(T(1) - a));
 }
 
 template <class T>
 Variable<T> binary_cross_entropy_with_logits(const Variable<T>& logit, const Variable<T>& target) {
+  require_same_shape("binary_cross_entropy_with_logits", logit, target);
   return mean(logistic_loss(logit, target));
 }
 
@@ -47,6 +65,10 @@ Variable<T> softmax_cross_entropy(const Variable<T>& logits, const std::vector<s
 
 template <class T>
 Variable<T> kl_bernoulli(T rho, const Variable<T>& rho_hat) {
+  // At rho = 0 or 1 a term is 0 log 0, NaN in floating point.
+  if (!(rho > T(0) && rho < T(1))) {
+    throw std::invalid_argument(fmt::format("kl_bernoulli: rho = {} must be strictly between 0 and 1", rho));
+  }
   return sum(rho * log(rho / rho_hat) + (T(1) - rho) * log((T(1) - rho) / (T(1) - rho_hat)));
 }
 
@@ -66,11 +88,16 @@ Variable<T> l2_penalty(const std::vector<Variable<T>>& params) {
 
 template <class T>
 Variable<T> perceptron_loss(const Variable<T>& z, const Variable<T>& target) {
+  require_same_shape("perceptron_loss", z, target);
   return sum((step(z) - target) * z);
 }
 
 template <class T>
 double accuracy(const Tensor<T>& logits, const std::vector<std::size_t>& labels) {
+  if (logits.dimension() != 2 || logits.shape()[0] != labels.size()) {
+    throw ShapeError(fmt::format("accuracy: logits of shape {} for {} labels (expected [{}, classes])",
+                                 shape_str(to_shape(logits.shape())), labels.size(), labels.size()));
+  }
   const std::size_t classes = logits.shape()[1];
   std::size_t right = 0;
   for (std::size_t i = 0; i < labels.size(); ++i) {

@@ -12,6 +12,9 @@
 //   perceptron_loss(z, y)                sum((step(z) - y) z), summed over examples: since step's
 //                                        derivative is 0, d/dz = step(z) - y, and gradient descent
 //                                        on it is the perceptron rule w <- w + alpha (y - step(z)) x
+//
+// A prediction and its target must have the same shape (a ShapeError otherwise: broadcasting
+// [N, 1] against [N] would silently average N^2 terms); kl_bernoulli needs 0 < rho < 1.
 #pragma once
 
 #include <autograd/autograd.hpp>

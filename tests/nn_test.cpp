@@ -173,6 +173,21 @@ TEST_CASE("the perceptron loss's gradient is the perceptron rule, the cross-entr
   CHECK(xt::allclose(w.grad().value(), logistic));
 }
 
+TEST_CASE("losses refuse a target that would broadcast, and labels that do not match the logits") {
+  using V = ag::Variable<double>;
+  const V column(ag::full<double>({4, 1}, 0.5)), row(ag::full<double>({4}, 1.0));
+  // [4, 1] against [4] would broadcast to a [4, 4] loss: the mean of the wrong 16 terms.
+  CHECK_THROWS_AS(nn::mse(column, row), ag::ShapeError);
+  CHECK_THROWS_AS(nn::binary_cross_entropy(column, row), ag::ShapeError);
+  CHECK_THROWS_AS(nn::binary_cross_entropy_with_logits(column, row), ag::ShapeError);
+  CHECK_THROWS_AS(nn::perceptron_loss(column, row), ag::ShapeError);
+  CHECK_NOTHROW(nn::mse(column, column));
+  CHECK_THROWS_AS(nn::accuracy(Tensor<double>{{1.0, 2.0}}, {0, 1}), ag::ShapeError);  // 1 row, 2 labels
+  CHECK_THROWS_AS(nn::accuracy(Tensor<double>{1.0, 2.0}, {0, 1}), ag::ShapeError);    // not [rows, classes]
+  CHECK_THROWS_AS(nn::kl_bernoulli(0.0, V(Tensor<double>{0.5})), std::invalid_argument);
+  CHECK_THROWS_AS(nn::kl_bernoulli(1.0, V(Tensor<double>{0.5})), std::invalid_argument);
+}
+
 TEST_CASE("optimizers refuse bad hyper-parameters, a parameter listed twice, and a parameter reshaped since") {
   const ag::Variable<double> w(Tensor<double>{1.0, 2.0}, true);
   CHECK_THROWS_AS(nn::SGD<double>({w}, {.lr = -0.1}), std::invalid_argument);
