@@ -117,6 +117,7 @@ struct Pass {
     slots.clear();  // drops what a throwing pass left pending
     input_slots.clear();
     order.clear();
+    by_position.clear();
     --depth_;
   }
 
@@ -148,15 +149,22 @@ void gather(const Variable<T>& root, Pass<T>& pass) {
       pass.input_slots.push_back(slot);
     }
   }
-  // Sorted as (position, slot) pairs side by side: comparisons then chase no pointers.
+  // Ops sorted as (position, slot) pairs side by side, so comparisons chase no pointers; leaves
+  // (position 0) go last in any order. A chain, whose breadth-first order already runs down the
+  // tape, needs no sort at all.
   std::vector<std::pair<std::uint64_t, std::uint32_t>>& by_position = pass.by_position;
-  by_position.resize(pass.slots.size());
-  for (std::uint32_t i = 0; i < by_position.size(); ++i) {
-    by_position[i] = {pass.slots[i].variable->node()->tape_position, i};
+  pass.order.clear();
+  for (std::uint32_t i = 0; i < pass.slots.size(); ++i) {
+    const std::uint64_t position = pass.slots[i].variable->node()->tape_position;
+    if (position != 0) by_position.emplace_back(position, i);
   }
-  std::sort(by_position.begin(), by_position.end(), std::greater<>());
-  pass.order.resize(by_position.size());
-  for (std::size_t i = 0; i < by_position.size(); ++i) pass.order[i] = by_position[i].second;
+  if (!std::is_sorted(by_position.begin(), by_position.end(), std::greater<>())) {
+    std::sort(by_position.begin(), by_position.end(), std::greater<>());
+  }
+  for (const auto& [position, slot] : by_position) pass.order.push_back(slot);
+  for (std::uint32_t i = 0; i < pass.slots.size(); ++i) {
+    if (pass.slots[i].variable->node()->tape_position == 0) pass.order.push_back(i);
+  }
 }
 
 // sum += term. Without a graph to record, and when nobody else holds the running sum, the sum is
