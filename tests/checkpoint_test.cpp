@@ -355,7 +355,11 @@ TEST_CASE("a failed checkpoint save leaves the previous checkpoint intact and no
   CHECK_THROWS_WITH_AS(nn::save(second, dir / "folder.npz"), doctest::Contains("cannot rename"), nn::CheckpointError);
   CHECK(listing(dir) == std::set<std::string>{"folder.npz", "net.npz"});
 
+  // A checkpoint made private stays private when a save replaces it.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   nn::save(second, path);
+  CHECK(std::filesystem::status(path).permissions() ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   Net check(64);
   nn::load(check, path);
   CHECK(check.fc1->weight().value() == second.fc1->weight().value());
