@@ -41,6 +41,9 @@ Batches::Batches(std::size_t count, std::size_t batch_size, bool shuffle, Genera
 }
 
 std::vector<std::size_t> Batches::operator[](std::size_t batch) const {
+  if (batch >= size()) {
+    throw std::out_of_range("Batches: batch " + std::to_string(batch) + " of " + std::to_string(size()));
+  }
   const std::size_t begin = batch * batch_size_, end = std::min(begin + batch_size_, order_.size());
   return std::vector<std::size_t>(order_.begin() + static_cast<long>(begin), order_.begin() + static_cast<long>(end));
 }

@@ -265,6 +265,7 @@ TEST_CASE("minibatches cover every example once, shuffled reproducibly") {
   CHECK(seen.size() == 10);
   const nn::Batches ordered(5, 2, false);
   CHECK(ordered[1] == std::vector<std::size_t>{2, 3});
+  CHECK_THROWS_AS(ordered[3], std::out_of_range);  // batches 0..2 only
 
   const ag::Tensor<float> table{{1.0f, 2.0f}, {3.0f, 4.0f}, {5.0f, 6.0f}};
   CHECK(nn::select_rows(table, {2, 0}) == ag::Tensor<float>{{5.0f, 6.0f}, {1.0f, 2.0f}});
