@@ -43,7 +43,6 @@ struct ByteReader::State {
 
   bool gzip = false;
   bool gzip_over = false;
-  std::uint64_t members_ended = 0;
   z_stream z{};
   bool z_live = false;
 
@@ -138,8 +137,7 @@ struct ByteReader::State {
       const int status = inflate(&z, Z_NO_FLUSH);
       done += want - z.avail_out;
       if (status == Z_STREAM_END) {
-        // The member's CRC-32 and length matched. Another member may follow; anything else is
-        // refused by inflate's header check below.
+        // The member's CRC-32 and length matched. Another member may follow, nothing else.
         if (z.avail_in == 0) {
           if (!next_chunk()) {
             gzip_over = true;
@@ -152,7 +150,6 @@ struct ByteReader::State {
         if (z.next_in[0] != 0x1f || (z.avail_in > 1 && z.next_in[1] != 0x8b)) {
           fail("data after the end of its gzip stream (not another gzip member)");
         }
-        ++members_ended;
         inflateReset(&z);
       } else if (status == Z_DATA_ERROR || status == Z_NEED_DICT) {
         fail(fmt::format("corrupt gzip data ({})", z.msg ? z.msg : "invalid stream"));
