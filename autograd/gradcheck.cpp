@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace ag {
@@ -72,11 +73,15 @@ InputReport compare(std::size_t input, const std::vector<double>& analytic, cons
   r.input = input;
   double worst_excess = -1;
   for (std::size_t k = 0; k < analytic.size(); ++k) {
-    const double a = analytic[k], n = numeric[k], err = std::abs(a - n);
+    const double a = analytic[k], n = numeric[k];
+    // A NaN on either side is a failure, and the worst one: NaN compares false with every
+    // tolerance, so it must not be left to the comparisons below.
+    const bool nan = std::isnan(a) || std::isnan(n);
+    const double err = nan ? std::numeric_limits<double>::infinity() : std::abs(a - n);
     r.max_abs_error = std::max(r.max_abs_error, err);
     r.max_rel_error = std::max(r.max_rel_error, err / std::max(std::abs(n), options.eps));
-    const double excess = err - (options.atol + options.rtol * std::abs(n));
-    if (excess > 0 || std::isnan(a) != std::isnan(n)) r.ok = false;
+    const double excess = nan ? err : err - (options.atol + options.rtol * std::abs(n));
+    if (excess > 0) r.ok = false;
     if (excess > worst_excess) {
       worst_excess = excess;
       r.worst_output_element = k / input_size;
