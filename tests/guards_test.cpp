@@ -151,7 +151,7 @@ TEST_CASE("ge and le hold for equal elements") {
 
 // matmul.cpp: a 1-D operand cannot be transposed; a 1-D left operand's dimension is dropped
 // from the result, as in numpy.
-TEST_CASE("matmul with a vector on the left drops its dimension; a vector is not transposed") {
+TEST_CASE("matmul with a vector on the left drops its dimension, and a vector is not transposed") {
   V v = leaf({1.0, 2.0});
   V m = leaf(Tensor<double>{{1.0, 0.0, 2.0}, {0.0, 1.0, 3.0}});
   const V y = ag::matmul(v, m);

@@ -45,7 +45,7 @@ TEST_CASE("an op's output changed in place stops the backward of a rule that rea
   CHECK(contains(message, "the output (shape [2]) of 'exp'"));
 }
 
-TEST_CASE("versions count changes through mutable_value(); reading through value() leaves them alone") {
+TEST_CASE("versions count changes through mutable_value(), reading through value() leaves them alone") {
   V w = leaf({1.0, 2.0});
   CHECK(w.version() == 0);
   const double first = w.value()(0);
@@ -65,7 +65,7 @@ TEST_CASE("a rule that does not read a value lets it change: add, reshape, conca
   CHECK(b.grad().value() == Tensor<double>{1.0, 1.0});
 }
 
-TEST_CASE("an optimizer's update after backward is free; a retained graph then refuses a second backward") {
+TEST_CASE("an optimizer's update after backward is free, and a retained graph then refuses a second backward") {
   V w = leaf({2.0});
   for (int step = 0; step < 3; ++step) {
     V loss = w * w;
