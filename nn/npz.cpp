@@ -181,6 +181,8 @@ class Reader {
   const std::string& path_;
 };
 
+constexpr std::size_t kLargestStreamed = std::size_t{1} << 30;
+
 std::string read_file(const std::string& path) {
   const auto fail = [&](const char* what) {
     return CheckpointError(fmt::format("{}: {}: {}", path, what, std::strerror(errno)));
@@ -195,8 +197,11 @@ std::string read_file(const std::string& path) {
     throw fail("cannot read");
   }
   std::string bytes;
-  // A regular file's size is what it holds; other files are read as the data comes.
-  if (S_ISREG(st.st_mode)) bytes.reserve(static_cast<std::size_t>(st.st_size));
+  // A regular file's size is what it holds; other files are read as the data comes, up to a bound:
+  // a zip's directory is at its end, so an endless stream (/dev/zero) would be read until memory
+  // runs out.
+  const bool regular = S_ISREG(st.st_mode);
+  if (regular) bytes.reserve(static_cast<std::size_t>(st.st_size));
   char buffer[kStep];
   while (true) {
     const ssize_t got = ::read(fd, buffer, sizeof buffer);
@@ -204,6 +209,11 @@ std::string read_file(const std::string& path) {
     if (got < 0) throw fail("cannot read");
     if (got == 0) break;
     bytes.append(buffer, static_cast<std::size_t>(got));
+    if (!regular && bytes.size() > kLargestStreamed) {
+      throw CheckpointError(fmt::format("{}: more than {} bytes from a pipe or device: read a checkpoint this large "
+                                        "from a regular file",
+                                        path, kLargestStreamed));
+    }
   }
   return bytes;
 }

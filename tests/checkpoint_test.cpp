@@ -262,6 +262,11 @@ TEST_CASE("checkpoint sizes are checked against the file before anything is allo
   CHECK(arrays_error(path).find("unsupported zip compression method 12") != std::string::npos);
 }
 
+TEST_CASE("an endless stream is not read until memory runs out") {
+  // /dev/zero never ends, and a zip's directory is at its end: the read stops at a bound.
+  CHECK_THROWS_WITH_AS(nn::load_arrays("/dev/zero"), doctest::Contains("from a pipe or device"), nn::CheckpointError);
+}
+
 TEST_CASE("checkpoint arrays of every layout numpy writes load: big-endian, 0-d, empty, deflated") {
   test::TempDir dir;
   const std::string path = dir / "m.npz";

@@ -233,3 +233,27 @@ TEST_CASE("transpose refuses what is not a permutation") {
   CHECK_THROWS_AS(ag::transpose(x, {0, 1}), ag::ShapeError);
   CHECK(ag::transpose(x, {2, 0, 1}).shape() == ag::Shape{4, 2, 3});
 }
+
+// tensor.cpp, sums_to: a gradient cannot be summed down to a shape of higher rank.
+TEST_CASE("sum_to refuses a target of higher rank") {
+  CHECK_FALSE(ag::sums_to({3}, {1, 3}));
+  CHECK(ag::sums_to({2, 3}, {3}));
+  CHECK_THROWS_AS(ag::sum_to(V(Tensor<double>{1.0, 2.0, 3.0}), {1, 3}), ag::ShapeError);
+}
+
+// allocator.cpp: freeing a null block is a no-op, and a null is never handed out again.
+TEST_CASE("the block cache ignores a null free") {
+  ag::cached_free(nullptr, 64);
+  void* block = ag::cached_alloc(64);
+  CHECK(block != nullptr);
+  ag::cached_free(block, 64);
+}
+
+// losses.cpp: binary_cross_entropy clamps probabilities, so a confident 0 or 1 gives a finite loss.
+TEST_CASE("binary_cross_entropy stays finite at probabilities 0 and 1") {
+  const V p(Tensor<double>{0.0, 1.0}), t(Tensor<double>{1.0, 0.0});
+  const double loss = ag::nn::binary_cross_entropy(p, t).item();
+  CHECK(std::isfinite(loss));
+  CHECK(loss == doctest::Approx(-std::log(1e-7)).epsilon(1e-6));
+  CHECK(ag::nn::accuracy(ag::full<double>({0, 3}, 0.0), {}) == 0.0);  // no examples: 0, not 0 / 0
+}
