@@ -1,5 +1,6 @@
 // IDX files (plain and gzip), Fashion-MNIST's layout, minibatches; and every way a file can be wrong.
 #include "test_util.hpp"
+#include "zip_builder.hpp"
 
 #include <nn/data.hpp>
 
@@ -35,19 +36,7 @@ std::string idx_header(const std::vector<std::uint32_t>& dims) {
 }
 
 // One gzip member holding `data`, as gzip(1) writes it.
-std::string gzip(const std::string& data) {
-  z_stream z{};
-  deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+std::string gzip(const std::string& data) { return test::deflated(data, 15 + 16, Z_DEFAULT_COMPRESSION); }
 
 std::string error_of_bytes(const std::string& dir_file, const std::string& bytes) {
   test::write_bytes(dir_file, bytes);

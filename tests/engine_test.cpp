@@ -9,24 +9,9 @@
 
 using ag::Tensor;
 using V = ag::Variable<double>;
-
-namespace {
-
-V leaf(Tensor<double> t) { return V(std::move(t), true); }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-}  // namespace
+using test::contains;
+using test::leaf;
+using test::error_of;
 
 TEST_CASE("gradients accumulate across backward calls until zeroed") {
   V x = leaf({1.0, 2.0});

@@ -10,25 +10,10 @@
 
 using ag::Tensor;
 using V = ag::Variable<double>;
+using test::contains;
+using test::leaf;
+using test::error_of;
 using test::Vars;
-
-namespace {
-
-V leaf(Tensor<double> t) { return V(std::move(t), true); }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-}  // namespace
 
 // backward.cpp, replay: a node that no gradient reached (all paths through step, whose rule
 // returns none) is skipped, neither handed to its rule nor added to a leaf's .grad().

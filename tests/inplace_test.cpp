@@ -7,12 +7,10 @@
 
 using ag::Tensor;
 using V = ag::Variable<double>;
+using test::contains;
+using test::leaf;
 
 namespace {
-
-V leaf(Tensor<double> t) { return V(std::move(t), true); }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string backward_error(const std::function<void()>& f) {
   try {

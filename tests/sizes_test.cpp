@@ -9,13 +9,12 @@
 
 using ag::Tensor;
 using V = ag::Variable<double>;
+using test::contains;
 using F = ag::Variable<float>;
 
 namespace {
 
 constexpr std::size_t kHuge = std::size_t{1} << 62;
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <string>
 
 namespace test {
 
@@ -32,6 +33,22 @@ inline ag::Tensor<double> away_from_zero(const ag::Shape& shape, double margin =
 }
 
 using Vars = std::vector<ag::Variable<double>>;
+
+// A leaf that requires grad.
+inline ag::Variable<double> leaf(ag::Tensor<double> t) { return ag::Variable<double>(std::move(t), true); }
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The message of the exception `f` throws, or "(no exception)".
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
 
 }  // namespace test
 

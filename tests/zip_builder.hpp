@@ -41,9 +41,10 @@ inline std::string npy(const std::string& header, const std::string& data = "") 
 }
 
 // Raw deflate (as zip stores it) of `data`.
-inline std::string deflate_raw(const std::string& data) {
+// `data` deflated with zlib: window_bits -15 gives a raw stream (a zip member), 15 + 16 one gzip member.
+inline std::string deflated(const std::string& data, int window_bits, int level = Z_BEST_COMPRESSION) {
   z_stream z{};
-  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+  deflateInit2(&z, level, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
   std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   z.avail_in = static_cast<uInt>(data.size());
@@ -54,6 +55,8 @@ inline std::string deflate_raw(const std::string& data) {
   deflateEnd(&z);
   return out;
 }
+
+inline std::string deflate_raw(const std::string& data) { return deflated(data, -15); }
 
 inline std::uint32_t crc_of(const std::string& data) {
   return static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
