@@ -207,12 +207,14 @@ void check_versions(const Node<T>& node) {
         "change a detach()ed copy",
         what, node.op, node.tape_position, node.op, now, node.op, saw));
   };
-  for (std::size_t i = 0; i < std::min(node.inputs.size(), node.input_versions.size()); ++i) {
+  const std::size_t early = node.input_versions.size();
+  for (std::size_t i = 0; i < node.inputs.size(); ++i) {
     const Variable<T>& input = node.inputs[i];
-    if ((node.reads & reads::input(static_cast<unsigned>(i))) && input.version() != node.input_versions[i]) {
+    if (!input.defined() || !(node.reads & reads::input(static_cast<unsigned>(i)))) continue;
+    const std::uint32_t saw = i < early ? node.input_versions[i] : node.later_input_versions[i - early];
+    if (input.version() != saw) {
       const std::string kind = input.is_leaf() ? "a leaf" : fmt::format("the output of '{}'", input.op_name());
-      changed(fmt::format("input {} ({}, shape {})", i, kind, shape_str(input.shape())), input.version(),
-              node.input_versions[i]);
+      changed(fmt::format("input {} ({}, shape {})", i, kind, shape_str(input.shape())), input.version(), saw);
     }
   }
   // An op's output is a fresh node at version 0.
@@ -292,7 +294,9 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
     }
     for (std::size_t i = 0; i < node.inputs.size() && i < input_grads.size(); ++i) {
       const Variable<T>& input = node.inputs[i];
-      if (!input.requires_grad() || !input_grads[i].defined()) continue;
+      // The gather decided which inputs take part (a flag flipped since must not change that).
+      const std::uint32_t input_slot = pass.input_slots[pass.slots[slot].first_input + i];
+      if (input_slot == SlotTable::kNone || !input_grads[i].defined()) continue;
       Variable<T> gi = std::move(input_grads[i]);
       if (!shapes_equal(gi.value(), input.value())) {
         if (!sums_to(gi.shape(), input.shape())) {
@@ -302,7 +306,7 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
         gi = sum_to(gi, input.shape());
       }
       if (anomaly_mode()) check_finite(node.op, "backward", gi.value());
-      accumulate(pass.slots[pass.input_slots[pass.slots[slot].first_input + i]].pending, std::move(gi));
+      accumulate(pass.slots[input_slot].pending, std::move(gi));
     }
   }
   if (!options.retain_graph && !options.create_graph) {
@@ -329,6 +333,7 @@ template <class T>
 std::vector<Variable<T>> grad(const Variable<T>& output, const std::vector<Variable<T>>& inputs,
                               const Variable<T>& seed, BackwardOptions options) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) throw_undefined("grad");
     if (!inputs[i].requires_grad()) {
       throw BackwardError(fmt::format("grad: input {} does not require grad", i));
     }

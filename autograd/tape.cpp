@@ -31,10 +31,14 @@ void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRul
   Node<T>& node = *result.node();
   node.requires_grad = true;
   node.reads = read;
-  for (std::size_t i = 0; i < std::min<std::size_t>(inputs.size(), node.input_versions.size()); ++i) {
-    if (read & reads::input(static_cast<unsigned>(i))) {
-      node.input_versions[i] = inputs[i].node()->version.load(std::memory_order_relaxed);
-    }
+  const auto version_of = [](const Variable<T>& v) { return v.defined() ? v.version() : 0u; };
+  const std::size_t early = std::min<std::size_t>(inputs.size(), node.input_versions.size());
+  for (std::size_t i = 0; i < early; ++i) {
+    if (read & reads::input(static_cast<unsigned>(i))) node.input_versions[i] = version_of(inputs[i]);
+  }
+  if ((read & reads::later_inputs) && inputs.size() > early) {
+    node.later_input_versions = std::make_unique<std::uint32_t[]>(inputs.size() - early);
+    for (std::size_t i = early; i < inputs.size(); ++i) node.later_input_versions[i - early] = version_of(inputs[i]);
   }
   node.op = op;
   node.inputs = std::move(inputs);

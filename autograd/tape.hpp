@@ -31,14 +31,16 @@ class AnomalyError : public std::runtime_error {
 };
 
 // What an op's gradient rule reads besides the incoming gradient: the values of some of its
-// inputs (the first three), and its own output. `attach` remembers the versions of what is read,
-// and backward refuses to replay the rule if any changed in place since (variable.hpp). Rules
-// that only route the gradient (add, reshape, concat, ...) read nothing and need no check.
+// inputs, and its own output. `attach` remembers the versions of what is read, and backward
+// refuses to replay the rule if any changed in place since (variable.hpp). Rules that only route
+// the gradient (add, reshape, concat, ...) read nothing and need no check. Inputs past the third
+// share one flag: naming one of them checks them all.
 namespace reads {
 inline constexpr std::uint32_t nothing = 0;
-constexpr std::uint32_t input(unsigned i) { return 1u << i; }
 inline constexpr std::uint32_t output = 1u << 3;
-inline constexpr std::uint32_t all = input(0) | input(1) | input(2) | output;
+inline constexpr std::uint32_t later_inputs = 1u << 4;
+constexpr std::uint32_t input(unsigned i) { return i < 3 ? 1u << i : later_inputs; }
+inline constexpr std::uint32_t all = input(0) | input(1) | input(2) | later_inputs | output;
 }  // namespace reads
 
 // Whether an op on these inputs is recorded: grad mode is on and one of them requires grad.

@@ -9,14 +9,6 @@ namespace ag {
 
 std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
-std::size_t checked_product(const char* op, std::size_t a, std::size_t b) {
-  std::size_t product = 0;
-  if (__builtin_mul_overflow(a, b, &product)) {
-    throw ShapeError(fmt::format("{}: {} x {} elements do not fit in a 64-bit count", op, a, b));
-  }
-  return product;
-}
-
 std::size_t element_count(const Shape& shape) {
   std::size_t n = 1;
   bool overflow = false;

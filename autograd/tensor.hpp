@@ -44,8 +44,6 @@ Shape to_shape(const S& s) {
 // from a file or given by a caller can say anything).
 std::size_t element_count(const Shape& shape);
 
-// a * b, or a ShapeError naming `op` when the product does not fit in a size_t.
-std::size_t checked_product(const char* op, std::size_t a, std::size_t b);
 
 // numpy's broadcasting: align trailing dimensions; each pair must be equal or contain a 1.
 // Throws ShapeError naming `op` and both shapes when they cannot be broadcast.

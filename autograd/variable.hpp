@@ -38,12 +38,19 @@
 //   - grad mode, anomaly mode, the block cache and the live-node count are per thread;
 //     tape positions come from one atomic counter;
 //   - any number of threads may build graphs and run backward at the same time, also when the
-//     graphs share leaves (parameters shared by a thread pool, Hogwild): each backward keeps its
-//     bookkeeping to itself, and accumulation into a shared leaf's .grad() is done under a lock,
-//     so the result is the sum of what each pass contributed (in whatever order they ran);
+//     graphs share leaves (parameters shared by a thread pool evaluating a batch): each backward
+//     keeps its bookkeeping to itself, and accumulation into a shared leaf's .grad() is done under
+//     a lock, so the result is the sum of what each pass contributed (in whatever order they ran);
 //   - what is not synchronised is the data itself: reading a .grad() or changing a value while
 //     another thread's backward or op uses it is a data race, as it is for any C++ container.
-//     Two threads running backward through the same recorded nodes must pass retain_graph.
+//     Two threads running backward through the same recorded nodes must pass retain_graph;
+//   - a parameter changed (mutable_value) between another thread's forward and its backward is a
+//     stale read, and that backward fails like any change in place: Hogwild-style training, which
+//     updates while others compute, is refused rather than silently approximated.
+//
+// A change in place is meant to change values. A tensor of another shape assigned through
+// mutable_value() to a variable that a graph has used is detected only by the ops that read it
+// (mul, matmul, ...): the routing ops (add, reshape, ...) keep no copy of their inputs' shapes.
 #pragma once
 
 #include "autograd/tensor.hpp"
@@ -109,7 +116,8 @@ class Variable {
   const Tensor<T>& value() const { return checked("value").value; }
   // The value, to change in place: an optimizer's update of a parameter under NoGrad, say. This
   // bumps the variable's version, so a backward through an op that read the old value fails
-  // instead of returning a wrong gradient (reading goes through value(), which never does).
+  // instead of returning a wrong gradient (reading goes through value(), which never does). The
+  // bump happens at the call: write through the reference right away, never keep it for later.
   Tensor<T>& mutable_value() {
     Node<T>& n = checked("mutable_value");
     n.version.fetch_add(1, std::memory_order_relaxed);
@@ -175,6 +183,7 @@ struct Node {
   // What the rule reads (tape.hpp's Reads), and the versions its inputs had when the op ran.
   std::uint32_t reads = 0;
   std::array<std::uint32_t, 3> input_versions{};
+  std::unique_ptr<std::uint32_t[]> later_input_versions;  // inputs 3, 4, ...: custom ops of many inputs
 
   explicit Node(Tensor<T>&& v);
   ~Node();

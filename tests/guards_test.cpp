@@ -242,3 +242,36 @@ TEST_CASE("binary_cross_entropy stays finite at probabilities 0 and 1") {
   CHECK(loss == doctest::Approx(-std::log(1e-7)).epsilon(1e-6));
   CHECK(ag::nn::accuracy(ag::full<double>({0, 3}, 0.0), {}) == 0.0);  // no examples: 0, not 0 / 0
 }
+
+// tape.cpp, backward.cpp: a custom op of more than three inputs whose rule reads a later one is
+// checked too (reads::all covers every input, not the first three only).
+TEST_CASE("a custom op's fourth input changed in place is caught") {
+  V a = leaf({2.0}), b = leaf({1.0}), c = leaf({1.0}), d = leaf({2.0});
+  // f(a, b, c, d) = a * d, recorded with the default reads::all.
+  V y = ag::record<double>("a_times_d", Tensor<double>(a.value() * d.value()), std::vector<V>{a, b, c, d},
+                           [](const ag::BackwardContext<double>& ctx) {
+                             return ag::VariableList<double>{ctx.grad * ctx.in[3], V(), V(), ctx.grad * ctx.in[0]};
+                           });
+  d.mutable_value()(0) = 5.0;  // unchecked, a.grad would be 5 instead of 2
+  CHECK(contains(error_of([&] { ag::backward(y); }), "input 3"));
+}
+
+// backward.cpp: which inputs take part is settled by the gather; a flag flipped during the replay
+// (here by a rule) changes nothing and touches no slot that does not exist.
+TEST_CASE("an input that starts requiring grad during the replay is left out of that pass") {
+  V x = leaf({1.0});
+  V z(Tensor<double>{3.0});  // a constant when the op runs
+  V y = ag::record<double>("flip", Tensor<double>(x.value() * z.value()), {x, z}, [z](const ag::BackwardContext<double>& c) mutable {
+    z.set_requires_grad(true);
+    return ag::grads(c.grad * c.in[1], c.grad * c.in[0]);
+  });
+  ag::backward(y);
+  CHECK(x.grad().item() == 3.0);
+  CHECK_FALSE(z.grad().defined());
+}
+
+// backward.cpp, grad(): an undefined input is named as such.
+TEST_CASE("grad of an undefined input is an UndefinedVariableError") {
+  V x = leaf({1.0});
+  CHECK_THROWS_AS(ag::grad(x * 2.0, {V()}), ag::UndefinedVariableError);
+}
