@@ -12,19 +12,19 @@
 // other's. Only a leaf's `.grad()` is shared, and adding to it takes a lock.
 #include "autograd/backward.hpp"
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-#include "autograd/tape.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <functional>
-#include <atomic>
 #include <memory>
 #include <thread>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/ops.hpp"
+#include "autograd/tape.hpp"
 
 namespace ag {
 
@@ -104,7 +104,7 @@ struct Pass {
   SlotTable table;
   std::vector<Slot<T>> slots;
   std::vector<std::uint32_t> input_slots;  // SlotTable::kNone for an input that needs no gradient
-  std::vector<std::uint32_t> order;         // slots, newest tape position first
+  std::vector<std::uint32_t> order;        // slots, newest tape position first
   std::vector<std::pair<std::uint64_t, std::uint32_t>> by_position;  // scratch of the sort
 
   static Pass& acquire() {
@@ -279,10 +279,10 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
     }
     if (node.op == nullptr) continue;
     if (node.released) {
-      throw BackwardError(fmt::format(
-          "backward: '{}' (tape position {}) was already freed by an earlier backward; pass "
-          "retain_graph = true to the first backward to go through the graph twice",
-          node.op, node.tape_position));
+      throw BackwardError(
+          fmt::format("backward: '{}' (tape position {}) was already freed by an earlier backward; pass "
+                      "retain_graph = true to the first backward to go through the graph twice",
+                      node.op, node.tape_position));
     }
     check_versions(node);
 
@@ -300,8 +300,9 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
       Variable<T> gi = std::move(input_grads[i]);
       if (!shapes_equal(gi.value(), input.value())) {
         if (!sums_to(gi.shape(), input.shape())) {
-          throw ShapeError(fmt::format("backward: the rule of '{}' returned a gradient of shape {} for input {} of shape {}",
-                                       node.op, shape_str(gi.shape()), i, shape_str(input.shape())));
+          throw ShapeError(
+              fmt::format("backward: the rule of '{}' returned a gradient of shape {} for input {} of shape {}",
+                          node.op, shape_str(gi.shape()), i, shape_str(input.shape())));
         }
         gi = sum_to(gi, input.shape());
       }

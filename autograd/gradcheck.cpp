@@ -1,13 +1,13 @@
 #include "autograd/gradcheck.hpp"
 
-#include "autograd/backward.hpp"
-#include "autograd/ops.hpp"
-
 #include <fmt/format.h>
 
 #include <cmath>
 #include <limits>
 #include <random>
+
+#include "autograd/backward.hpp"
+#include "autograd/ops.hpp"
 
 namespace ag {
 

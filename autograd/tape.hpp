@@ -39,7 +39,9 @@ namespace reads {
 inline constexpr std::uint32_t nothing = 0;
 inline constexpr std::uint32_t output = 1u << 3;
 inline constexpr std::uint32_t later_inputs = 1u << 4;
-constexpr std::uint32_t input(unsigned i) { return i < 3 ? 1u << i : later_inputs; }
+constexpr std::uint32_t input(unsigned i) {
+  return i < 3 ? 1u << i : later_inputs;
+}
 inline constexpr std::uint32_t all = input(0) | input(1) | input(2) | later_inputs | output;
 }  // namespace reads
 

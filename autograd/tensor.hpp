@@ -44,7 +44,6 @@ Shape to_shape(const S& s) {
 // from a file or given by a caller can say anything).
 std::size_t element_count(const Shape& shape);
 
-
 // numpy's broadcasting: align trailing dimensions; each pair must be equal or contain a 1.
 // Throws ShapeError naming `op` and both shapes when they cannot be broadcast.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);

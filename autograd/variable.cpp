@@ -17,10 +17,10 @@ thread_local long node_count = 0;
 long live_nodes() { return node_count; }
 
 void throw_undefined(const char* what) {
-  throw UndefinedVariableError(fmt::format(
-      "{}: the variable is undefined (a default-constructed Variable, or the grad() of a variable that no "
-      "backward has reached)",
-      what));
+  throw UndefinedVariableError(
+      fmt::format("{}: the variable is undefined (a default-constructed Variable, or the grad() of a variable that no "
+                  "backward has reached)",
+                  what));
 }
 
 template <class T>
@@ -70,10 +70,10 @@ template <class T>
 Variable<T>& Variable<T>::set_requires_grad(bool requires_grad) {
   Node<T>& n = checked("set_requires_grad");
   if (n.op != nullptr) {
-    throw std::logic_error(fmt::format(
-        "set_requires_grad: only leaves can be marked; this variable is the result of '{}' "
-        "(use detach() to make a leaf from it)",
-        n.op));
+    throw std::logic_error(
+        fmt::format("set_requires_grad: only leaves can be marked; this variable is the result of '{}' "
+                    "(use detach() to make a leaf from it)",
+                    n.op));
   }
   n.requires_grad = requires_grad;
   return *this;

@@ -53,8 +53,6 @@
 // (mul, matmul, ...): the routing ops (add, reshape, ...) keep no copy of their inputs' shapes.
 #pragma once
 
-#include "autograd/tensor.hpp"
-
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -62,6 +60,8 @@
 #include <memory>
 #include <stdexcept>
 #include <vector>
+
+#include "autograd/tensor.hpp"
 
 namespace ag {
 
@@ -157,7 +157,8 @@ class Variable {
 
  private:
   Node<T>& checked(const char* what) const {
-    if (!node_) [[unlikely]] throw_undefined(what);
+    if (!node_) [[unlikely]]
+      throw_undefined(what);
     return *node_;
   }
 

@@ -1,9 +1,8 @@
 #include "nn/atomic_file.hpp"
 
-#include <fmt/format.h>
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,20 +1,19 @@
 #include "nn/byte_reader.hpp"
 
-#include "nn/idx.hpp"
-#include "nn/sizes.hpp"
-
-#include <fmt/format.h>
-#include <zlib.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
+
+#include "nn/idx.hpp"
+#include "nn/sizes.hpp"
 
 namespace ag::nn::detail {
 
@@ -192,8 +191,12 @@ ByteReader ByteReader::from_memory(std::string_view bytes, std::string name) {
   return ByteReader(std::move(s));
 }
 
-const std::string& ByteReader::name() const { return state_->name; }
-bool ByteReader::gzip() const { return state_->gzip; }
+const std::string& ByteReader::name() const {
+  return state_->name;
+}
+bool ByteReader::gzip() const {
+  return state_->gzip;
+}
 
 std::size_t ByteReader::read(void* into, std::size_t n) {
   auto* out = static_cast<unsigned char*>(into);
@@ -207,6 +210,8 @@ std::uint64_t ByteReader::max_remaining() const {
   return s.raw_left + s.chunk_len;
 }
 
-bool ByteReader::remaining_is_exact() const { return state_->size_known && !state_->gzip; }
+bool ByteReader::remaining_is_exact() const {
+  return state_->size_known && !state_->gzip;
+}
 
 }  // namespace ag::nn::detail

@@ -17,13 +17,13 @@
 // or float64, Fortran order, a member twice) is refused by name.
 #pragma once
 
-#include "nn/module.hpp"
-
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "nn/module.hpp"
 
 namespace ag::nn {
 

@@ -15,7 +15,8 @@ Tensor<T> select_rows(const Tensor<T>& table, const std::vector<std::size_t>& ro
   Tensor<T> out = Tensor<T>::from_shape(shape);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] >= count) {
-      throw std::out_of_range("select_rows: row " + std::to_string(rows[i]) + " of a table of " + std::to_string(count));
+      throw std::out_of_range("select_rows: row " + std::to_string(rows[i]) + " of a table of " +
+                              std::to_string(count));
     }
     std::copy_n(table.data() + rows[i] * width, width, out.data() + i * width);
   }

@@ -1,13 +1,12 @@
 // Data: the IDX files of MNIST-like sets (idx.hpp), minibatches.
 #pragma once
 
-#include "nn/idx.hpp"
-#include "nn/random.hpp"
-
 #include <autograd/tensor.hpp>
-
 #include <string>
 #include <vector>
+
+#include "nn/idx.hpp"
+#include "nn/random.hpp"
 
 namespace ag::nn {
 

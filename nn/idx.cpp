@@ -1,14 +1,14 @@
 #include "nn/idx.hpp"
 
-#include "nn/atomic_file.hpp"
-#include "nn/byte_reader.hpp"
-#include "nn/sizes.hpp"
-
 #include <fmt/format.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <filesystem>
+
+#include "nn/atomic_file.hpp"
+#include "nn/byte_reader.hpp"
+#include "nn/sizes.hpp"
 
 namespace ag::nn {
 
@@ -45,8 +45,9 @@ IdxArray decode(detail::ByteReader& in) {
       throw fail(fmt::format("truncated: its header {} promises {} bytes of data, the file holds {}",
                              shape_str(array.shape), size, most));
     }
-    throw fail(fmt::format("its header {} promises {} bytes of data, more than its compressed data can hold ({} at most)",
-                           shape_str(array.shape), size, most));
+    throw fail(
+        fmt::format("its header {} promises {} bytes of data, more than its compressed data can hold ({} at most)",
+                    shape_str(array.shape), size, most));
   }
   // Plain data of a known size was just checked: allocate it once. Otherwise grow as it comes.
   std::size_t got = 0;
@@ -57,8 +58,8 @@ IdxArray decode(detail::ByteReader& in) {
     array.data.resize(std::min(size, 2 * array.data.size()));
   }
   if (got != size) {
-    throw fail(fmt::format("truncated: its header {} promises {} bytes of data, the {} holds {}", shape_str(array.shape),
-                           size, in.gzip() ? "decompressed data" : "file", got));
+    throw fail(fmt::format("truncated: its header {} promises {} bytes of data, the {} holds {}",
+                           shape_str(array.shape), size, in.gzip() ? "decompressed data" : "file", got));
   }
   // Reading past the end also checks the gzip trailer (CRC-32 and length) and what follows it.
   unsigned char extra;
@@ -142,18 +143,20 @@ LabelledImages load_mnist(const std::string& folder, const std::string& split) {
   const std::string labels_path = with_gz_if_present(folder + "/" + split + "-labels-idx1-ubyte");
   const IdxArray images = read_idx(images_path);
   if (images.shape.size() != 3) {
-    throw DataError(fmt::format("{}: expected [count, rows, cols] images, got {}", images_path, shape_str(images.shape)));
+    throw DataError(
+        fmt::format("{}: expected [count, rows, cols] images, got {}", images_path, shape_str(images.shape)));
   }
   const std::size_t n = images.shape[0];
   // An empty set or empty images are mistakes that would only show later, as a division by zero.
   const auto pixels_or_overflow = detail::checked_mul(images.shape[1], images.shape[2]);
   if (!pixels_or_overflow) {
-    throw DataError(fmt::format("{}: images of {} x {} pixels are too large", images_path, images.shape[1], images.shape[2]));
+    throw DataError(
+        fmt::format("{}: images of {} x {} pixels are too large", images_path, images.shape[1], images.shape[2]));
   }
   const std::size_t pixels = static_cast<std::size_t>(*pixels_or_overflow);
   if (n == 0 || pixels == 0) {
-    throw DataError(fmt::format("{}: holds no {} ({})", images_path, n == 0 ? "images" : "pixels",
-                                shape_str(images.shape)));
+    throw DataError(
+        fmt::format("{}: holds no {} ({})", images_path, n == 0 ? "images" : "pixels", shape_str(images.shape)));
   }
   const IdxArray labels = read_idx(labels_path);
   if (labels.shape.size() != 1 || labels.shape[0] != n) {

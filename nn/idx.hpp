@@ -10,7 +10,6 @@
 #pragma once
 
 #include <autograd/tensor.hpp>
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>

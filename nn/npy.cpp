@@ -1,7 +1,5 @@
 #include "nn/npy.hpp"
 
-#include "nn/sizes.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -10,6 +8,8 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
+
+#include "nn/sizes.hpp"
 
 namespace ag::nn::detail {
 
@@ -81,8 +81,8 @@ class HeaderParser {
     } else if (*descr == "<f8" || *descr == ">f8") {
       layout.item = 8;
     } else {
-      throw NpyError(fmt::format("stored as '{}'; only float32 and float64 load ('<f4', '<f8', or big-endian)",
-                                 excerpt(*descr)));
+      throw NpyError(
+          fmt::format("stored as '{}'; only float32 and float64 load ('<f4', '<f8', or big-endian)", excerpt(*descr)));
     }
     layout.big_endian = (*descr)[0] == '>';
     if (*fortran) throw NpyError("stored in Fortran order (fortran_order: True), which does not load");
@@ -96,7 +96,8 @@ class HeaderParser {
     throw NpyError(fmt::format("malformed header \"{}\": {} (at byte {})", excerpt(text_), what, at));
   }
   void skip_space() {
-    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' || text_[at_] == '\n' || text_[at_] == '\r')) ++at_;
+    while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t' || text_[at_] == '\n' || text_[at_] == '\r'))
+      ++at_;
   }
   bool eat(char c) {
     skip_space();
@@ -123,7 +124,8 @@ class HeaderParser {
   }
   bool boolean() {
     skip_space();
-    for (const auto& [word, value] : {std::pair{std::string_view("True"), true}, std::pair{std::string_view("False"), false}}) {
+    for (const auto& [word, value] :
+         {std::pair{std::string_view("True"), true}, std::pair{std::string_view("False"), false}}) {
       if (text_.substr(at_, word.size()) == word) {
         at_ += word.size();
         return value;
@@ -216,7 +218,8 @@ NpyLayout read_npy_header(const std::function<std::size_t(void*, std::size_t)>& 
   }
   const std::uint64_t header_len = little_endian(start + 8, length_bytes);
   const std::uint64_t offset = 8 + static_cast<std::uint64_t>(length_bytes) + header_len;
-  if (offset > size) throw NpyError(fmt::format("its header of {} bytes runs past the array's {} bytes", header_len, size));
+  if (offset > size)
+    throw NpyError(fmt::format("its header of {} bytes runs past the array's {} bytes", header_len, size));
   if (header_len > kMaxHeader) throw NpyError(fmt::format("its header of {} bytes is implausibly long", header_len));
   std::string header(header_len, '\0');
   if (read(header.data(), header.size()) != header.size()) throw NpyError("truncated in its header");
@@ -230,8 +233,8 @@ NpyLayout read_npy_header(const std::function<std::size_t(void*, std::size_t)>& 
   }
   layout.count = *count;
   if (*bytes != size - offset) {
-    throw NpyError(fmt::format("shape {} of float{} needs {} bytes of data, the array holds {}", shape_str(layout.shape),
-                               layout.item * 8, *bytes, size - offset));
+    throw NpyError(fmt::format("shape {} of float{} needs {} bytes of data, the array holds {}",
+                               shape_str(layout.shape), layout.item * 8, *bytes, size - offset));
   }
   return layout;
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <autograd/tensor.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>

@@ -1,20 +1,19 @@
 // .npz archives through libzip: arrays in, arrays out (checkpoint.hpp).
-#include "nn/atomic_file.hpp"
-#include "nn/checkpoint.hpp"
-#include "nn/npy.hpp"
-#include "nn/sizes.hpp"
-
-#include <fmt/format.h>
-#include <zip.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <set>
+
+#include "nn/atomic_file.hpp"
+#include "nn/checkpoint.hpp"
+#include "nn/npy.hpp"
+#include "nn/sizes.hpp"
 
 namespace ag::nn {
 
@@ -99,7 +98,8 @@ class Reader {
     std::set<std::string> names;
     for (std::size_t i = 0; i < members.size(); ++i) {
       zip_stat_t& st = members[i];
-      if (zip_stat_index(archive.get(), i, 0, &st) != 0) throw fail(fmt::format("corrupt zip directory ({})", zip_strerror(archive.get())));
+      if (zip_stat_index(archive.get(), i, 0, &st) != 0)
+        throw fail(fmt::format("corrupt zip directory ({})", zip_strerror(archive.get())));
       const zip_uint64_t need = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
       if ((st.valid & need) != need) throw fail("corrupt zip directory");
       const std::string name = st.name;
@@ -113,13 +113,16 @@ class Reader {
       }
       const auto total = detail::checked_add(claimed, st.comp_size);
       if (!total || *total > bytes_.size()) {
-        throw fail(fmt::format("its zip directory claims more bytes than the file's {} (members overlap or run past its end)",
-                               bytes_.size()));
+        throw fail(
+            fmt::format("its zip directory claims more bytes than the file's {} (members overlap or run past its end)",
+                        bytes_.size()));
       }
       claimed = *total;
-      const std::uint64_t most = st.comp_method == ZIP_CM_STORE ? st.comp_size : detail::max_inflated_size(st.comp_size);
+      const std::uint64_t most =
+          st.comp_method == ZIP_CM_STORE ? st.comp_size : detail::max_inflated_size(st.comp_size);
       if (st.size > most) {
-        throw fail(fmt::format("'{}' declares {} bytes, more than its {} bytes in the file can hold", name, st.size, st.comp_size));
+        throw fail(fmt::format("'{}' declares {} bytes, more than its {} bytes in the file can hold", name, st.size,
+                               st.comp_size));
       }
       if (name.size() <= kSuffix.size() || name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
         throw fail(fmt::format("'{}' is not a .npy array", name));
@@ -144,9 +147,10 @@ class Reader {
         if (got < 0) {
           const int code = zip_error_code_zip(zip_file_get_error(member.get()));
           throw fail(fmt::format("array '{}': {}", name,
-                                 code == ZIP_ER_CRC                                        ? "corrupt data (CRC mismatch)"
-                                 : code == ZIP_ER_ZLIB || code == ZIP_ER_COMPRESSED_DATA ? "corrupt compressed data"
-                                                                                         : zip_file_strerror(member.get())));
+                                 code == ZIP_ER_CRC ? "corrupt data (CRC mismatch)"
+                                 : code == ZIP_ER_ZLIB || code == ZIP_ER_COMPRESSED_DATA
+                                     ? "corrupt compressed data"
+                                     : zip_file_strerror(member.get())));
         }
         if (got == 0) break;
         done += static_cast<std::size_t>(got);
@@ -210,9 +214,10 @@ std::string read_file(const std::string& path) {
     if (got == 0) break;
     bytes.append(buffer, static_cast<std::size_t>(got));
     if (!regular && bytes.size() > kLargestStreamed) {
-      throw CheckpointError(fmt::format("{}: more than {} bytes from a pipe or device: read a checkpoint this large "
-                                        "from a regular file",
-                                        path, kLargestStreamed));
+      throw CheckpointError(
+          fmt::format("{}: more than {} bytes from a pipe or device: read a checkpoint this large "
+                      "from a regular file",
+                      path, kLargestStreamed));
     }
   }
   return bytes;
@@ -255,7 +260,8 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
       throw fail(fmt::format("cannot add '{}' to the archive ({})", name, zip_strerror(archive.get())));
     }
   }
-  if (zip_close(archive.get()) != 0) throw fail(fmt::format("cannot write the archive ({})", zip_strerror(archive.get())));
+  if (zip_close(archive.get()) != 0)
+    throw fail(fmt::format("cannot write the archive ({})", zip_strerror(archive.get())));
   archive.release();  // zip_close freed it
   if (zip_source_open(buffer.get()) != 0) throw fail("cannot read back the archive");
   char chunk[kStep];

@@ -1,12 +1,11 @@
 #include "nn/optim.hpp"
 
-#include <xtensor/xmath.hpp>
-#include <xtensor/xnoalias.hpp>
-
 #include <fmt/format.h>
 
 #include <cmath>
 #include <stdexcept>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
 
 namespace ag::nn {
 
@@ -14,7 +13,8 @@ namespace {
 
 // A mistyped hyper-parameter is an error at construction, as in PyTorch, not a diverging run.
 void require(bool ok, const char* optimizer, const char* name, double value, const char* range) {
-  if (!ok) throw std::invalid_argument(fmt::format("{}: {} = {} is invalid: it must be {}", optimizer, name, value, range));
+  if (!ok)
+    throw std::invalid_argument(fmt::format("{}: {} = {} is invalid: it must be {}", optimizer, name, value, range));
 }
 
 // A parameter listed twice would be updated twice per step.
@@ -35,9 +35,9 @@ void require_distinct(const char* optimizer, const std::vector<Variable<T>>& par
 template <class T>
 void require_shape(const char* optimizer, std::size_t i, const Variable<T>& p, const Tensor<T>& state) {
   if (!shapes_equal(p.value(), state) || !shapes_equal(p.grad().value(), state)) {
-    throw ShapeError(fmt::format("{}: parameter {} has shape {} and gradient shape {}, but the optimizer was built for {}",
-                                 optimizer, i, shape_str(p.shape()), shape_str(p.grad().shape()),
-                                 shape_str(to_shape(state.shape()))));
+    throw ShapeError(fmt::format(
+        "{}: parameter {} has shape {} and gradient shape {}, but the optimizer was built for {}", optimizer, i,
+        shape_str(p.shape()), shape_str(p.grad().shape()), shape_str(to_shape(state.shape()))));
   }
 }
 
@@ -48,8 +48,8 @@ SGD<T>::SGD(std::vector<Variable<T>> params, SGDOptions options) : Optimizer<T>(
   require(std::isfinite(options.lr) && options.lr >= 0, "SGD", "lr", options.lr, "finite and >= 0");
   require(std::isfinite(options.momentum) && options.momentum >= 0, "SGD", "momentum", options.momentum,
           "finite and >= 0");
-  require(std::isfinite(options.weight_decay) && options.weight_decay >= 0, "SGD", "weight_decay",
-          options.weight_decay, "finite and >= 0");
+  require(std::isfinite(options.weight_decay) && options.weight_decay >= 0, "SGD", "weight_decay", options.weight_decay,
+          "finite and >= 0");
   require(!options.nesterov || options.momentum > 0, "SGD", "momentum", options.momentum, "> 0 with nesterov");
   require_distinct("SGD", this->params_);
   for (const Variable<T>& p : this->params_) velocity_.push_back(full<T>(p.shape(), T(0)));

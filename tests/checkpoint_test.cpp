@@ -1,11 +1,5 @@
 // Checkpoints: numpy's .npz layout, round trips, precise mismatch errors, corrupt files, and a
 // failed save that leaves the previous checkpoint intact.
-#include "test_util.hpp"
-#include "zip_builder.hpp"
-
-#include <nn/atomic_file.hpp>
-#include <nn/nn.hpp>
-
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -16,9 +10,14 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <nn/atomic_file.hpp>
+#include <nn/nn.hpp>
 #include <random>
 #include <set>
 #include <thread>
+
+#include "test_util.hpp"
+#include "zip_builder.hpp"
 
 namespace nn = ag::nn;
 
@@ -33,12 +32,7 @@ struct Net : nn::Module<float> {
 };
 
 std::string arrays_error(const std::string& path) {
-  try {
-    nn::load_arrays(path);
-  } catch (const nn::CheckpointError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_of<nn::CheckpointError>([&] { nn::load_arrays(path); });
 }
 
 // What loading an .npz holding one member `name` with these bytes says.
@@ -51,7 +45,8 @@ std::string member_error(const test::TempDir& dir, const std::string& npy_bytes,
 // The names in `dir`.
 std::set<std::string> listing(const test::TempDir& dir) {
   std::set<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir / "")) names.insert(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(dir / ""))
+    names.insert(entry.path().filename().string());
   return names;
 }
 
@@ -68,12 +63,7 @@ std::optional<double> uniform_value(const std::string& path) {
 }
 
 std::string load_error(nn::Module<float>& m, const std::string& path) {
-  try {
-    nn::load(m, path);
-  } catch (const nn::CheckpointError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_of<nn::CheckpointError>([&] { nn::load(m, path); });
 }
 
 }  // namespace
@@ -149,11 +139,11 @@ TEST_CASE("a malformed .npy header in a checkpoint is an error naming the file, 
   };
   const std::string twelve(12, '\0');
   // The control: a sound member loads.
-  CHECK(error(header("<f4", "False", "(3,)"), twelve) == "(no error)");
+  CHECK(error(header("<f4", "False", "(3,)"), twelve) == "(no exception)");
 
   const std::string negative = header("<f4", "False", "(-3,)");
-  CHECK(error(negative) == path + ": array 'a': malformed header \"" + negative + "\": negative dimension -3 (at byte " +
-                               std::to_string(negative.find("-3")) + ")");
+  CHECK(error(negative) == path + ": array 'a': malformed header \"" + negative +
+                               "\": negative dimension -3 (at byte " + std::to_string(negative.find("-3")) + ")");
   CHECK(error(header("<f4", "False", "(3.5,)")).find("dimension 3.5 is not a whole number") != std::string::npos);
   CHECK(error(header("<f4", "False", "(1e3,)")).find("dimension 1e3 is not a whole number") != std::string::npos);
   CHECK(error(header("<f4", "False", "(99999999999999999999,)")).find("dimension 99999999999999999999 is too large") !=
@@ -180,10 +170,10 @@ TEST_CASE("a malformed .npy header in a checkpoint is an error naming the file, 
   CHECK(error(header("<f4", "False", "(3,)") + "junk", twelve).find("text after the closing '}'") != std::string::npos);
   CHECK(error("{'descr': '<f4, 'fortran_order': False", twelve).find("malformed header") != std::string::npos);
   CHECK(error(std::string("{'descr\0", 8), twelve).find("malformed header \"{'descr\\x00") != std::string::npos);
-  CHECK(member_error(dir, std::string("\x93NUMPY\x09\x00\x10\x00", 10) + std::string(16, ' ')).find("unsupported .npy version 9.0") !=
-        std::string::npos);
-  CHECK(member_error(dir, std::string("\x93NUMPY\x01\x00\xff\xff{}", 12)).find("its header of 65535 bytes runs past the array's 12 bytes") !=
-        std::string::npos);
+  CHECK(member_error(dir, std::string("\x93NUMPY\x09\x00\x10\x00", 10) + std::string(16, ' '))
+            .find("unsupported .npy version 9.0") != std::string::npos);
+  CHECK(member_error(dir, std::string("\x93NUMPY\x01\x00\xff\xff{}", 12))
+            .find("its header of 65535 bytes runs past the array's 12 bytes") != std::string::npos);
   CHECK(member_error(dir, "PK not numpy").find("no \\x93NUMPY magic") != std::string::npos);
   CHECK(member_error(dir, test::npy(header("<f4", "False", "(3,)"), twelve), "a.txt") ==
         path + ": 'a.txt' is not a .npy array");
@@ -196,7 +186,8 @@ TEST_CASE("checkpoint sizes are checked against the file before anything is allo
   const std::string npy = test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }");
   const std::string small = test::zip({test::stored("w.npy", npy)});
   test::write_bytes(path, small);
-  CHECK(arrays_error(path) == path + ": array 'w': shape [4611686018427387904] has more elements than memory can address");
+  CHECK(arrays_error(path) ==
+        path + ": array 'w': shape [4611686018427387904] has more elements than memory can address");
 
   // A zip directory declaring 4 GiB uncompressed for a few hundred deflated bytes (0xffffffff
   // would mean "see the zip64 field").
@@ -214,10 +205,12 @@ TEST_CASE("checkpoint sizes are checked against the file before anything is allo
   CHECK(arrays_error(path).find("'w.npy' declares 1000000 bytes, more than its 128 bytes in the file can hold") !=
         std::string::npos);
   // Within deflate's bounds, the zip's size and the header's shape must agree.
-  test::ZipMember liar = test::stored("w.npy", test::deflate_raw(test::npy(
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (100000,), }", std::string(400000, '\0'))));
+  test::ZipMember liar = test::stored(
+      "w.npy", test::deflate_raw(test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (100000,), }",
+                                           std::string(400000, '\0'))));
   liar.method = 8;
-  liar.crc = test::crc_of(test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (100000,), }", std::string(400000, '\0')));
+  liar.crc = test::crc_of(
+      test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (100000,), }", std::string(400000, '\0')));
   liar.size = 200128;
   test::write_bytes(path, test::zip({liar}));
   CHECK(arrays_error(path).find("shape [100000] of float32 needs 400000 bytes of data, the array holds 200000") !=
@@ -225,7 +218,8 @@ TEST_CASE("checkpoint sizes are checked against the file before anything is allo
 
   // Overlapping members, a zip bomb's way to reuse one block: the second member's record lies
   // inside the first one's data.
-  const std::string inner_npy = test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (250,), }", std::string(1000, '\0'));
+  const std::string inner_npy =
+      test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (250,), }", std::string(1000, '\0'));
   const std::string inner_zip = test::zip({test::stored("b.npy", inner_npy)});
   const std::string inner_record = inner_zip.substr(0, 30 + 5 + inner_npy.size());
   test::ZipMember outer = test::stored("a.npy", inner_record);
@@ -235,8 +229,8 @@ TEST_CASE("checkpoint sizes are checked against the file before anything is allo
   test::write_bytes(path, test::zip({outer, overlapping}));
   const std::string overlap = arrays_error(path);
   CHECK(overlap.find(path + ": ") == 0);
-  CHECK(overlap == path + ": its zip directory claims more bytes than the file's " + std::to_string(test::read_bytes(path).size()) +
-                       " (members overlap or run past its end)");
+  CHECK(overlap == path + ": its zip directory claims more bytes than the file's " +
+                       std::to_string(test::read_bytes(path).size()) + " (members overlap or run past its end)");
 
   // A name twice.
   const std::string twelve(12, '\0');
@@ -280,10 +274,12 @@ TEST_CASE("checkpoint arrays of every layout numpy writes load: big-endian, 0-d,
   deflated.method = 8;
   deflated.crc = test::crc_of(full);
   deflated.size = static_cast<std::uint32_t>(full.size());
-  test::write_bytes(path, test::zip({test::stored("be.npy", test::npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", be)),
-                                     test::stored("s.npy", test::npy("{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": ()}", scalar)),
-                                     test::stored("e.npy", test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }")),
-                                     deflated}));
+  test::write_bytes(
+      path,
+      test::zip(
+          {test::stored("be.npy", test::npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", be)),
+           test::stored("s.npy", test::npy("{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": ()}", scalar)),
+           test::stored("e.npy", test::npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }")), deflated}));
   const auto arrays = nn::load_arrays(path);
   REQUIRE(arrays.size() == 4);
   CHECK(arrays[0].name == "be");
@@ -299,8 +295,9 @@ TEST_CASE("checkpoint arrays of every layout numpy writes load: big-endian, 0-d,
   nn::save_arrays<float>(dir / "empty.npz", {});
   CHECK(test::read_bytes(dir / "empty.npz").size() == 22);
   CHECK(nn::load_arrays(dir / "empty.npz").empty());
-  CHECK_THROWS_WITH_AS(nn::save_arrays<float>(path, {{"x", ag::full<float>({1}, 0.0f)}, {"x", ag::full<float>({1}, 0.0f)}}),
-                       doctest::Contains("two arrays are named 'x'"), nn::CheckpointError);
+  CHECK_THROWS_WITH_AS(
+      nn::save_arrays<float>(path, {{"x", ag::full<float>({1}, 0.0f)}, {"x", ag::full<float>({1}, 0.0f)}}),
+      doctest::Contains("two arrays are named 'x'"), nn::CheckpointError);
 }
 
 #ifdef AUTOGRAD_TEST_DATA
@@ -353,8 +350,8 @@ TEST_CASE("a failed checkpoint save leaves the previous checkpoint intact and no
   CHECK(listing(dir) == std::set<std::string>{"net.npz"});
 
   // A folder that does not exist.
-  CHECK_THROWS_WITH_AS(nn::save(second, dir / "missing/net.npz"),
-                       doctest::Contains("cannot create the temporary file"), nn::CheckpointError);
+  CHECK_THROWS_WITH_AS(nn::save(second, dir / "missing/net.npz"), doctest::Contains("cannot create the temporary file"),
+                       nn::CheckpointError);
   // A target that cannot be replaced: the temporary file goes.
   std::filesystem::create_directory(dir / "folder.npz");
   CHECK_THROWS_WITH_AS(nn::save(second, dir / "folder.npz"), doctest::Contains("cannot rename"), nn::CheckpointError);
@@ -435,7 +432,9 @@ TEST_CASE("threads saving different models to one checkpoint path never leave an
   }
   for (auto& t : writers) t.join();
   CHECK(failures.empty());
-  if (!failures.empty()) MESSAGE(failures.size() << " failures in " << loads << " loads and " << kWriters * kSaves << " saves, first: " << failures[0]);
+  if (!failures.empty())
+    MESSAGE(failures.size() << " failures in " << loads << " loads and " << kWriters * kSaves
+                            << " saves, first: " << failures[0]);
   CHECK(listing(dir) == std::set<std::string>{"net.npz"});
 }
 
@@ -472,7 +471,8 @@ TEST_CASE("processes killed while saving to one checkpoint path leave a loadable
     return *v;
   };
   spawn(1);
-  for (int i = 0; i < 5000 && !std::filesystem::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int i = 0; i < 5000 && !std::filesystem::exists(path); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   writers.stop();
   double current = load();
   REQUIRE(current == 1);

@@ -1,29 +1,23 @@
 // IDX files (plain and gzip), Fashion-MNIST's layout, minibatches; and every way a file can be wrong.
-#include "test_util.hpp"
-#include "zip_builder.hpp"
-
-#include <nn/data.hpp>
-
 #include <sys/stat.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
+#include <nn/data.hpp>
 #include <random>
 #include <set>
 #include <thread>
+
+#include "test_util.hpp"
+#include "zip_builder.hpp"
 
 namespace nn = ag::nn;
 
 namespace {
 
 std::string error_of(const std::string& path) {
-  try {
-    nn::read_idx(path);
-  } catch (const nn::DataError& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return test::error_of<nn::DataError>([&] { nn::read_idx(path); });
 }
 
 // An IDX header of unsigned bytes with these dimensions, and no data.
@@ -36,7 +30,9 @@ std::string idx_header(const std::vector<std::uint32_t>& dims) {
 }
 
 // One gzip member holding `data`, as gzip(1) writes it.
-std::string gzip(const std::string& data) { return test::deflated(data, 15 + 16, Z_DEFAULT_COMPRESSION); }
+std::string gzip(const std::string& data) {
+  return test::deflated(data, 15 + 16, Z_DEFAULT_COMPRESSION);
+}
 
 std::string error_of_bytes(const std::string& dir_file, const std::string& bytes) {
   test::write_bytes(dir_file, bytes);
@@ -126,7 +122,7 @@ TEST_CASE("an IDX header's sizes are checked, without overflow, against the file
   const std::string tera_gz = dir / "tera-idx3-ubyte.gz";
   const std::string gz_error = error_of_bytes(tera_gz, gzip(idx_header({256, 65536, 65536}) + std::string(1000, '\0')));
   CHECK(gz_error.find(tera_gz + ": its header [256, 65536, 65536] promises 1099511627776 bytes of data, more than "
-                      "its compressed data can hold") == 0);
+                                "its compressed data can hold") == 0);
   // A promise within deflate's bounds is taken as the data comes: 500000 bytes promised (the
   // stream could hold a million), 1000 there.
   std::string noise;
@@ -142,7 +138,8 @@ TEST_CASE("an IDX header's sizes are checked, without overflow, against the file
   CHECK_THROWS_WITH_AS(nn::parse_idx(idx_header({16, 1u << 30, 1u << 30}), "in memory"),
                        doctest::Contains("in memory: its header [16, 1073741824, 1073741824] declares more elements"),
                        nn::DataError);
-  CHECK(nn::parse_idx(idx_header({2, 3}) + "abcdef", "x").data == std::vector<std::uint8_t>{'a', 'b', 'c', 'd', 'e', 'f'});
+  CHECK(nn::parse_idx(idx_header({2, 3}) + "abcdef", "x").data ==
+        std::vector<std::uint8_t>{'a', 'b', 'c', 'd', 'e', 'f'});
 }
 
 TEST_CASE("gzip IDX files are checked to their end: no trailer, bytes after it, CRC-32 and length") {
@@ -159,7 +156,8 @@ TEST_CASE("gzip IDX files are checked to their end: no trailer, bytes after it, 
   const std::string garbage = dir / "garbage.gz";
   CHECK(error_of_bytes(garbage, gz + "garbage") ==
         garbage + ": data after the end of its gzip stream (not another gzip member)");
-  CHECK(error_of_bytes(garbage, gz + std::string(16, '\0')).find("data after the end of its gzip stream") != std::string::npos);
+  CHECK(error_of_bytes(garbage, gz + std::string(16, '\0')).find("data after the end of its gzip stream") !=
+        std::string::npos);
   CHECK(error_of_bytes(garbage, gz + "\x1f").find("truncated gzip data") != std::string::npos);
 
   std::string crc = gz;
@@ -228,13 +226,14 @@ TEST_CASE("MNIST's layout loads as [N, pixels] in [0, 1] with labels, mismatches
 
   // An empty set, or images of no pixels, would only show later as a division by zero.
   nn::write_idx(dir / "t10k-images-idx3-ubyte", {{0, 28, 28}, {}});
-  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("t10k-images-idx3-ubyte: holds no images ([0, 28, 28])"),
-                       nn::DataError);
+  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"),
+                       doctest::Contains("t10k-images-idx3-ubyte: holds no images ([0, 28, 28])"), nn::DataError);
   nn::write_idx(dir / "t10k-images-idx3-ubyte", {{2, 0, 5}, {}});
-  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("holds no pixels ([2, 0, 5])"), nn::DataError);
-  nn::write_idx(dir / "t10k-images-idx3-ubyte", {{2, 1}, {0, 0}});
-  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("expected [count, rows, cols] images, got [2, 1]"),
+  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"), doctest::Contains("holds no pixels ([2, 0, 5])"),
                        nn::DataError);
+  nn::write_idx(dir / "t10k-images-idx3-ubyte", {{2, 1}, {0, 0}});
+  CHECK_THROWS_WITH_AS(nn::load_mnist(dir / "", "t10k"),
+                       doctest::Contains("expected [count, rows, cols] images, got [2, 1]"), nn::DataError);
   // The writer refuses what it could not write truthfully.
   CHECK_THROWS_WITH_AS(nn::write_idx(dir / "x", {{2, 2}, {1, 2, 3}}), doctest::Contains("does not match the 3 bytes"),
                        nn::DataError);

@@ -1,17 +1,17 @@
 // The engine's behaviour around the gradients: accumulation, modes, errors, deep graphs, memory.
-#include "test_util.hpp"
-
 #include <malloc.h>
 
 #include <cmath>
 #include <limits>
 #include <string>
 
+#include "test_util.hpp"
+
 using ag::Tensor;
 using V = ag::Variable<double>;
 using test::contains;
-using test::leaf;
 using test::error_of;
+using test::leaf;
 
 TEST_CASE("gradients accumulate across backward calls until zeroed") {
   V x = leaf({1.0, 2.0});

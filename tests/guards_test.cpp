@@ -1,18 +1,17 @@
 // Guards and rules that a mutation pass (issue 6) found no other test to notice: each test case
 // below fails when the guard or rule it names is removed or changed.
-#include "test_util.hpp"
-
-#include <nn/nn.hpp>
-
 #include <cmath>
 #include <limits>
+#include <nn/nn.hpp>
 #include <string>
+
+#include "test_util.hpp"
 
 using ag::Tensor;
 using V = ag::Variable<double>;
 using test::contains;
-using test::leaf;
 using test::error_of;
+using test::leaf;
 using test::Vars;
 
 // backward.cpp, replay: a node that no gradient reached (all paths through step, whose rule
@@ -261,10 +260,11 @@ TEST_CASE("a custom op's fourth input changed in place is caught") {
 TEST_CASE("an input that starts requiring grad during the replay is left out of that pass") {
   V x = leaf({1.0});
   V z(Tensor<double>{3.0});  // a constant when the op runs
-  V y = ag::record<double>("flip", Tensor<double>(x.value() * z.value()), {x, z}, [z](const ag::BackwardContext<double>& c) mutable {
-    z.set_requires_grad(true);
-    return ag::grads(c.grad * c.in[1], c.grad * c.in[0]);
-  });
+  V y = ag::record<double>("flip", Tensor<double>(x.value() * z.value()), {x, z},
+                           [z](const ag::BackwardContext<double>& c) mutable {
+                             z.set_requires_grad(true);
+                             return ag::grads(c.grad * c.in[1], c.grad * c.in[0]);
+                           });
   ag::backward(y);
   CHECK(x.grad().item() == 3.0);
   CHECK_FALSE(z.grad().defined());

@@ -1,9 +1,9 @@
 // Changes in place between an op and backward: detected by version counters, never a wrong gradient.
-#include "test_util.hpp"
-
 #include <functional>
 #include <string>
 #include <utility>
+
+#include "test_util.hpp"
 
 using ag::Tensor;
 using V = ag::Variable<double>;
@@ -13,12 +13,7 @@ using test::leaf;
 namespace {
 
 std::string backward_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ag::BackwardError& e) {
-    return e.what();
-  }
-  return "(no BackwardError)";
+  return test::error_of<ag::BackwardError>(f);
 }
 
 }  // namespace
@@ -110,8 +105,16 @@ TEST_CASE("no op returns a wrong gradient after a change in place: it refuses or
       {"logsumexp", {[](const auto& x) { return ag::logsumexp(x[0], {1}); }, {{2, 3}}}},
       {"softmax", {[](const auto& x) { return ag::softmax(x[0]); }, {{2, 3}}}},
       {"slice", {[](const auto& x) { return ag::slice(x[0], 1, 0, 2); }, {{2, 3}}}},
-      {"gather_rows", {[](const auto& x) { return ag::gather_rows(x[0], {1, 1, 0}); }, {{2, 3}}}},
-      {"broadcast_to", {[](const auto& x) { return ag::broadcast_to(x[0], {2, 3}); }, {{3}}}},
+      {"gather_rows",
+       {[](const auto& x) {
+          return ag::gather_rows(x[0], {1, 1, 0});
+        },
+        {{2, 3}}}},
+      {"broadcast_to",
+       {[](const auto& x) {
+          return ag::broadcast_to(x[0], {2, 3});
+        },
+        {{3}}}},
   };
   for (const auto& [name, op_and_shapes] : ops) {
     const auto& [op, shapes] = op_and_shapes;

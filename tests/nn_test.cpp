@@ -1,10 +1,9 @@
 // nn: modules, initialisation, losses, optimizers, the perceptron rules, dropout.
-#include "test_util.hpp"
-
-#include <nn/nn.hpp>
-
 #include <cmath>
 #include <limits>
+#include <nn/nn.hpp>
+
+#include "test_util.hpp"
 
 using ag::Tensor;
 namespace nn = ag::nn;

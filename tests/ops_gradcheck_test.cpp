@@ -1,11 +1,10 @@
 // Every differentiable op against finite differences, in double: first order, and second order
 // for the ops that are twice differentiable. Broadcast shapes and axis reductions included.
-#include "test_util.hpp"
-
-#include <xtensor/xview.hpp>
-
 #include <cmath>
 #include <utility>
+#include <xtensor/xview.hpp>
+
+#include "test_util.hpp"
 
 using ag::Shape;
 using ag::Tensor;

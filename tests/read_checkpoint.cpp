@@ -1,11 +1,10 @@
 // Prints the arrays of an .npz file, one per line: name, shape, then each value as the hex of its
 // double's bits, for tests/we_read_numpy.py to compare with what numpy wrote, bit for bit.
-#include <nn/checkpoint.hpp>
-
 #include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <nn/checkpoint.hpp>
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -15,7 +14,8 @@ int main(int argc, char** argv) {
   try {
     for (const ag::nn::NamedArray& a : ag::nn::load_arrays(argv[1])) {
       std::printf("%s %s", a.name.c_str(), ag::shape_str(ag::to_shape(a.value.shape())).c_str());
-      for (const double v : a.value) std::printf(" %016llx", static_cast<unsigned long long>(std::bit_cast<std::uint64_t>(v)));
+      for (const double v : a.value)
+        std::printf(" %016llx", static_cast<unsigned long long>(std::bit_cast<std::uint64_t>(v)));
       std::printf("\n");
     }
   } catch (const std::exception& e) {

@@ -14,7 +14,13 @@ TEST_CASE("the README's custom model trains as written") {
   V loss = ag::sum(ag::softplus(-out));                      // cross-entropy for the label y = 1
   ag::backward(loss);                                        // fills w1.grad() and w2.grad()
   const ag::Tensor<float> g2 = w2.grad().value();
-  { ag::NoGrad no_grad; for (V* w : {&w1, &w2}) { w->mutable_value() -= 0.2f * w->grad().value(); w->zero_grad(); } }
+  {
+    ag::NoGrad no_grad;
+    for (V* w : {&w1, &w2}) {
+      w->mutable_value() -= 0.2f * w->grad().value();
+      w->zero_grad();
+    }
+  }
 
   // dLoss/dw2 = -(1 - sigmoid(out)) * h, with h the hidden activations.
   const float h1 = 1 / (1 + std::exp(0.5f)), h2 = 0.5f;

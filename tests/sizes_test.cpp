@@ -1,11 +1,11 @@
 // Sizes: shapes whose element count overflows, requests the block cache cannot serve, and float
 // sums that stay accurate at any length.
-#include "test_util.hpp"
-
 #include <cstdint>
 #include <limits>
 #include <new>
 #include <numeric>
+
+#include "test_util.hpp"
 
 using ag::Tensor;
 using V = ag::Variable<double>;

@@ -1,9 +1,9 @@
 // Helpers shared by the tests: seeded random tensors and a one-line gradient check.
 #pragma once
 
-#include <autograd/autograd.hpp>
 #include <doctest/doctest.h>
 
+#include <autograd/autograd.hpp>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -35,16 +35,21 @@ inline ag::Tensor<double> away_from_zero(const ag::Shape& shape, double margin =
 using Vars = std::vector<ag::Variable<double>>;
 
 // A leaf that requires grad.
-inline ag::Variable<double> leaf(ag::Tensor<double> t) { return ag::Variable<double>(std::move(t), true); }
+inline ag::Variable<double> leaf(ag::Tensor<double> t) {
+  return ag::Variable<double>(std::move(t), true);
+}
 
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
-// The message of the exception `f` throws, or "(no exception)".
-template <class F>
+// The message of the exception of type `Error` that `f` throws, or "(no exception)"; an exception
+// of another type goes through and fails the test.
+template <class Error = std::exception, class F>
 std::string error_of(F&& f) {
   try {
     f();
-  } catch (const std::exception& e) {
+  } catch (const Error& e) {
     return e.what();
   }
   return "(no exception)";

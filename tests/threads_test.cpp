@@ -1,9 +1,9 @@
 // Several threads running backward at once over graphs that share leaves (a thread pool
 // evaluating a batch, Hogwild): each pass keeps its own bookkeeping, shared .grad() sums them all.
-#include "test_util.hpp"
-
 #include <thread>
 #include <vector>
+
+#include "test_util.hpp"
 
 using ag::Tensor;
 using V = ag::Variable<double>;
@@ -40,7 +40,8 @@ TEST_CASE("threads running backward on graphs sharing leaves accumulate the sum 
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&shared, &shards, t] {
-      for (int round = 0; round < kRounds; ++round) ag::backward(shard_loss(shared, shards[static_cast<std::size_t>(t)]));
+      for (int round = 0; round < kRounds; ++round)
+        ag::backward(shard_loss(shared, shards[static_cast<std::size_t>(t)]));
     });
   }
   for (std::thread& th : threads) th.join();

@@ -1,10 +1,9 @@
 // Writes a small module's checkpoint for tests/numpy_reads_checkpoint.py, which opens it with
 // numpy; with `--forever VALUE`, saves a larger module, every parameter filled with VALUE, over
 // and over until it is killed (the test of processes killed during a save).
-#include <nn/nn.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <nn/nn.hpp>
 #include <string>
 
 int main(int argc, char** argv) {

@@ -15,10 +15,10 @@ struct ZipMember {
   std::string name;
   std::string data;  // as stored: already deflated when method is 8
   std::uint16_t method = 0;
-  std::optional<std::uint32_t> crc;   // of the uncompressed data; computed from `data` if stored
-  std::optional<std::uint32_t> size;  // uncompressed; `data.size()` if not given
+  std::optional<std::uint32_t> crc;           // of the uncompressed data; computed from `data` if stored
+  std::optional<std::uint32_t> size;          // uncompressed; `data.size()` if not given
   std::optional<std::uint32_t> local_offset;  // where the directory says the member starts
-  bool central_only = false;  // in the directory only: its local record is elsewhere (see local_offset)
+  bool central_only = false;                  // in the directory only: its local record is elsewhere (see local_offset)
 };
 
 inline ZipMember stored(std::string name, std::string data) {
@@ -56,10 +56,13 @@ inline std::string deflated(const std::string& data, int window_bits, int level 
   return out;
 }
 
-inline std::string deflate_raw(const std::string& data) { return deflated(data, -15); }
+inline std::string deflate_raw(const std::string& data) {
+  return deflated(data, -15);
+}
 
 inline std::uint32_t crc_of(const std::string& data) {
-  return static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  return static_cast<std::uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
 inline std::string zip(const std::vector<ZipMember>& members) {

@@ -11,12 +11,11 @@
 // `report_failure`, so no exception reaches std::terminate.
 #pragma once
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>

@@ -8,12 +8,12 @@
 //   course_backprop [--dot FILE]     FILE gets the recorded graph in Graphviz DOT (dot -Tpng FILE)
 //
 // Exit status (cli.hpp): 0 done, 1 FILE cannot be written, 2 a bad option.
-#include "cli.hpp"
-#include "course_network.hpp"
-
 #include <fmt/format.h>
 
 #include <string>
+
+#include "cli.hpp"
+#include "course_network.hpp"
 
 namespace {
 

@@ -12,10 +12,6 @@
 // Before any work the options are checked (each has a type and a range), then the output folder
 // (created if missing, and written to), then the data is read: a mistake costs a moment, not a
 // training run. Exit status (cli.hpp): 0 done, 1 a runtime failure, 2 a bad option.
-#include "cli.hpp"
-
-#include <nn/nn.hpp>
-
 #include <cblas.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -24,8 +20,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <limits>
+#include <nn/nn.hpp>
 #include <string>
 #include <system_error>
+
+#include "cli.hpp"
 
 namespace nn = ag::nn;
 namespace fs = std::filesystem;
@@ -72,9 +71,9 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("N")
       ->check(tutorial::whole<std::size_t>(1, 256))
       ->capture_default_str();
-  app.footer(tutorial::exit_status_help(
-      "the output folder or a result cannot be written, or the data is missing or corrupt\n"
-      "(the weights then go to the temporary folder if they can)"));
+  app.footer(
+      tutorial::exit_status_help("the output folder or a result cannot be written, or the data is missing or corrupt\n"
+                                 "(the weights then go to the temporary folder if they can)"));
 }
 
 // The model: a class of named modules, its forward an expression.
@@ -110,9 +109,10 @@ std::pair<double, double> evaluate(Mlp& model, const nn::LabelledImages& set) {
 
 int main(int argc, char** argv) try {
   Options o;
-  CLI::App app{"A 784-256-128-10 ReLU MLP trained with Adam on Fashion-MNIST: progress, test accuracy per epoch, "
-               "learning curve and checkpoint.",
-               "fashion_mnist_mlp"};
+  CLI::App app{
+      "A 784-256-128-10 ReLU MLP trained with Adam on Fashion-MNIST: progress, test accuracy per epoch, "
+      "learning curve and checkpoint.",
+      "fashion_mnist_mlp"};
   add_options(app, o);
   if (const auto code = tutorial::parse(app, argc, argv)) return *code;
   openblas_set_num_threads(static_cast<int>(o.threads));

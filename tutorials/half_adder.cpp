@@ -5,15 +5,16 @@
 //
 // DIR is created (with its parents) if missing and checked writable before any training.
 // Exit status (cli.hpp): 0 done, 1 an output that cannot be written, 2 a bad option.
-#include "cli.hpp"
 #include "half_adder.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <xtensor/xview.hpp>
 
 #include <filesystem>
 #include <string>
+#include <xtensor/xview.hpp>
+
+#include "cli.hpp"
 
 namespace {
 

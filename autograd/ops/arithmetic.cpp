@@ -15,40 +15,46 @@ using detail::elementwise;
 
 template <class T>
 Variable<T> add(const Variable<T>& a, const Variable<T>& b) {
-  return record<T>("add", elementwise("add", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x + y); }),
-                   {a, b}, [](const BackwardContext<T>& c) { return grads(c.grad, c.grad); }, reads::nothing);
+  return record<T>(
+      "add", elementwise("add", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x + y); }), {a, b},
+      [](const BackwardContext<T>& c) { return grads(c.grad, c.grad); }, reads::nothing);
 }
 
 template <class T>
 Variable<T> sub(const Variable<T>& a, const Variable<T>& b) {
-  return record<T>("sub", elementwise("sub", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x - y); }),
-                   {a, b}, [](const BackwardContext<T>& c) {
-                     return grads(c.grad, c.needs(1) ? neg(c.grad) : Variable<T>());
-                   }, reads::nothing);
+  return record<T>(
+      "sub", elementwise("sub", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x - y); }), {a, b},
+      [](const BackwardContext<T>& c) { return grads(c.grad, c.needs(1) ? neg(c.grad) : Variable<T>()); },
+      reads::nothing);
 }
 
 template <class T>
 Variable<T> mul(const Variable<T>& a, const Variable<T>& b) {
-  return record<T>("mul", elementwise("mul", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x * y); }),
-                   {a, b}, [](const BackwardContext<T>& c) {
-                     return grads(c.needs(0) ? mul(c.grad, c.in[1]) : Variable<T>(),
-                                  c.needs(1) ? mul(c.grad, c.in[0]) : Variable<T>());
-                   }, reads::input(0) | reads::input(1));
+  return record<T>(
+      "mul", elementwise("mul", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x * y); }), {a, b},
+      [](const BackwardContext<T>& c) {
+        return grads(c.needs(0) ? mul(c.grad, c.in[1]) : Variable<T>(),
+                     c.needs(1) ? mul(c.grad, c.in[0]) : Variable<T>());
+      },
+      reads::input(0) | reads::input(1));
 }
 
 template <class T>
 Variable<T> div(const Variable<T>& a, const Variable<T>& b) {
-  return record<T>("div", elementwise("div", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x / y); }),
-                   {a, b}, [](const BackwardContext<T>& c) {
-                     return grads(c.needs(0) ? div(c.grad, c.in[1]) : Variable<T>(),
-                                  c.needs(1) ? neg(div(mul(c.grad, c.out), c.in[1])) : Variable<T>());
-                   }, reads::input(1) | reads::output);
+  return record<T>(
+      "div", elementwise("div", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x / y); }), {a, b},
+      [](const BackwardContext<T>& c) {
+        return grads(c.needs(0) ? div(c.grad, c.in[1]) : Variable<T>(),
+                     c.needs(1) ? neg(div(mul(c.grad, c.out), c.in[1])) : Variable<T>());
+      },
+      reads::input(1) | reads::output);
 }
 
 template <class T>
 Variable<T> neg(const Variable<T>& a) {
-  return record<T>("neg", Tensor<T>(-a.value()), {a},
-                   [](const BackwardContext<T>& c) { return grads(neg(c.grad)); }, reads::nothing);
+  return record<T>(
+      "neg", Tensor<T>(-a.value()), {a}, [](const BackwardContext<T>& c) { return grads(neg(c.grad)); },
+      reads::nothing);
 }
 
 template <class T>

@@ -49,11 +49,14 @@ Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Vari
   detail::check_broadcast("where", a.value().shape(), b.value().shape());
   Tensor<T> y = xt::where(xt::not_equal(condition.value(), T(0)), a.value(), b.value());
   // The condition gets no gradient (its rule entry is undefined), whether or not it requires one.
-  return record<T>("where", std::move(y), {condition, a, b}, [](const BackwardContext<T>& c) {
-    const Variable<T> zero = constant<T>(0);
-    return grads(Variable<T>(), c.needs(1) ? where(c.in[0], c.grad, zero) : Variable<T>(),
-                 c.needs(2) ? where(c.in[0], zero, c.grad) : Variable<T>());
-  }, reads::input(0));
+  return record<T>(
+      "where", std::move(y), {condition, a, b},
+      [](const BackwardContext<T>& c) {
+        const Variable<T> zero = constant<T>(0);
+        return grads(Variable<T>(), c.needs(1) ? where(c.in[0], c.grad, zero) : Variable<T>(),
+                     c.needs(2) ? where(c.in[0], zero, c.grad) : Variable<T>());
+      },
+      reads::input(0));
 }
 
 #define AG_COMPARE(T)                                                                     \

@@ -23,54 +23,75 @@ using detail::elementwise_rule;
 
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
-  return record<T>("exp", Tensor<T>(xt::exp(a.value())), {a},
-                   [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y; }));
-  }, reads::output);
+  return record<T>(
+      "exp", Tensor<T>(xt::exp(a.value())), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y; }));
+      },
+      reads::output);
 }
 
 template <class T>
 Variable<T> log(const Variable<T>& a) {
-  return record<T>("log", Tensor<T>(xt::log(a.value())), {a},
-                   [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g / x; }));
-  }, reads::input(0));
+  return record<T>(
+      "log", Tensor<T>(xt::log(a.value())), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g / x; }));
+      },
+      reads::input(0));
 }
 
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
-  return record<T>("sqrt", Tensor<T>(xt::sqrt(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); }));
-  }, reads::output);
+  return record<T>(
+      "sqrt", Tensor<T>(xt::sqrt(a.value())), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); }));
+      },
+      reads::output);
 }
 
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
-  return record<T>("abs", Tensor<T>(xt::abs(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sign_of(x); }));
-  }, reads::input(0));
+  return record<T>(
+      "abs", Tensor<T>(xt::abs(a.value())), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(
+            elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sign_of(x); }));
+      },
+      reads::input(0));
 }
 
 template <class T>
 Variable<T> tanh(const Variable<T>& a) {
-  return record<T>("tanh", Tensor<T>(xt::tanh(a.value())), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); }));
-  }, reads::output);
+  return record<T>(
+      "tanh", Tensor<T>(xt::tanh(a.value())), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); }));
+      },
+      reads::output);
 }
 
 template <class T>
 Variable<T> sigmoid(const Variable<T>& a) {
   // 1 / (1 + e^-a) would overflow e^-a for a very negative; sigmoid_of never does.
-  return record<T>("sigmoid", detail::sigmoid_of(a.value()), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y * (T(1) - y); }));
-  }, reads::output);
+  return record<T>(
+      "sigmoid", detail::sigmoid_of(a.value()), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y * (T(1) - y); }));
+      },
+      reads::output);
 }
 
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
-  return record<T>("relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a}, [](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::positive(x); }));
-  }, reads::input(0));
+  return record<T>(
+      "relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(
+            elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::positive(x); }));
+      },
+      reads::input(0));
 }
 
 template <class T>
@@ -78,11 +99,13 @@ Variable<T> softplus(const Variable<T>& a) {
   // log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for large a, no lost digits for small.
   const Tensor<T>& v = a.value();
   Tensor<T> y = xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)));
-  return record<T>("softplus", std::move(y), {a},
-                   [](const BackwardContext<T>& c) {
-                     return grads(elementwise_rule(
-                         c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(x); }));
-                   }, reads::input(0));
+  return record<T>(
+      "softplus", std::move(y), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(
+            elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(x); }));
+      },
+      reads::input(0));
 }
 
 template <class T>
@@ -90,19 +113,22 @@ Variable<T> log_sigmoid(const Variable<T>& a) {
   // log(sigmoid(a)) = -softplus(-a) = min(a, 0) - log1p(e^-|a|).
   const Tensor<T>& v = a.value();
   Tensor<T> y = xt::minimum(v, T(0)) - xt::log1p(xt::exp(-xt::abs(v)));
-  return record<T>("log_sigmoid", std::move(y), {a},
-                   [](const BackwardContext<T>& c) {
-                     return grads(elementwise_rule(
-                         c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(-x); }));
-                   }, reads::input(0));
+  return record<T>(
+      "log_sigmoid", std::move(y), {a},
+      [](const BackwardContext<T>& c) {
+        return grads(
+            elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(-x); }));
+      },
+      reads::input(0));
 }
 
 template <class T>
 Variable<T> step(const Variable<T>& a) {
   // The threshold unit: recorded so that it sits in the graph like any activation, with the
   // derivative it has almost everywhere, 0. Learning through it takes the perceptron rule.
-  return record<T>("step", Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
-                   [](const BackwardContext<T>&) { return grads(Variable<T>()); }, reads::nothing);
+  return record<T>(
+      "step", Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
+      [](const BackwardContext<T>&) { return grads(Variable<T>()); }, reads::nothing);
 }
 
 template <class T>
@@ -113,24 +139,31 @@ Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target) {
   Tensor<T> y = detail::elementwise("logistic_loss", z, target, [](const auto& x, const auto& t) {
     return xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x))) - t * x;
   });
-  return record<T>("logistic_loss", std::move(y), {z, target}, [](const BackwardContext<T>& c) {
-    Variable<T> dz, dt;
-    if (c.needs(0)) {
-      dz = detail::fused([](const auto& g, const auto& x, const auto& t) { return g * (detail::sigmoid_of(x) - t); },
-                         c.grad, c.in[0], c.in[1]);
-    }
-    if (c.needs(1)) dt = detail::fused([](const auto& g, const auto& x) { return -(g * x); }, c.grad, c.in[0]);
-    return grads(dz, dt);
-  }, reads::input(0) | reads::input(1));
+  return record<T>(
+      "logistic_loss", std::move(y), {z, target},
+      [](const BackwardContext<T>& c) {
+        Variable<T> dz, dt;
+        if (c.needs(0)) {
+          dz =
+              detail::fused([](const auto& g, const auto& x, const auto& t) { return g * (detail::sigmoid_of(x) - t); },
+                            c.grad, c.in[0], c.in[1]);
+        }
+        if (c.needs(1)) dt = detail::fused([](const auto& g, const auto& x) { return -(g * x); }, c.grad, c.in[0]);
+        return grads(dz, dt);
+      },
+      reads::input(0) | reads::input(1));
 }
 
 template <class T>
 Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
   if (lo > hi) throw std::invalid_argument("clamp: lo is greater than hi");
-  return record<T>("clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a}, [lo, hi](const BackwardContext<T>& c) {
-    return grads(elementwise_rule(
-        c, [lo, hi](const auto& g, const auto& x, const auto&) { return g * detail::within(x, T(lo), T(hi)); }));
-  }, reads::input(0));
+  return record<T>(
+      "clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a},
+      [lo, hi](const BackwardContext<T>& c) {
+        return grads(elementwise_rule(
+            c, [lo, hi](const auto& g, const auto& x, const auto&) { return g * detail::within(x, T(lo), T(hi)); }));
+      },
+      reads::input(0));
 }
 
 #define AG_ELEMENTWISE(T)                                     \

@@ -5,13 +5,13 @@
 //
 // so a transpose is a BLAS flag, never a copy, in the forward and in the backward alike.
 // Leading (batch) dimensions broadcast; the engine sums each gradient back to its operand.
-#include "autograd/ops/common.hpp"
-
 #include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
+
+#include "autograd/ops/common.hpp"
 
 namespace ag {
 
@@ -120,15 +120,17 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a,
     if (a.ndim() == 1) shape.erase(shape.end() - (b.ndim() == 1 ? 1 : 2));
     return reshape(y, shape);
   }
-  return record<T>("matmul", batched_product(a.value(), b.value(), transpose_a, transpose_b), {a, b},
-                   [transpose_a, transpose_b](const BackwardContext<T>& c) {
-                     const Variable<T>&A = c.in[0], &B = c.in[1], &g = c.grad;
-                     const bool ta = transpose_a, tb = transpose_b;
-                     Variable<T> ga, gb;
-                     if (c.needs(0)) ga = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
-                     if (c.needs(1)) gb = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
-                     return grads(ga, gb);
-                   }, reads::input(0) | reads::input(1));
+  return record<T>(
+      "matmul", batched_product(a.value(), b.value(), transpose_a, transpose_b), {a, b},
+      [transpose_a, transpose_b](const BackwardContext<T>& c) {
+        const Variable<T>&A = c.in[0], &B = c.in[1], &g = c.grad;
+        const bool ta = transpose_a, tb = transpose_b;
+        Variable<T> ga, gb;
+        if (c.needs(0)) ga = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
+        if (c.needs(1)) gb = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
+        return grads(ga, gb);
+      },
+      reads::input(0) | reads::input(1));
 }
 
 template Variable<float> matmul(const Variable<float>&, const Variable<float>&, bool, bool);

@@ -69,11 +69,14 @@ Variable<T> max(const Variable<T>& a, const std::vector<long>& axes, bool keepdi
   const Shape kept = kept_shape(a.shape(), ax);
   Tensor<T> y = detail::reduce_to(a.value(), kept, -std::numeric_limits<T>::infinity(),
                                   [](T acc, T x) { return x > acc || std::isnan(x) ? x : acc; });
-  Variable<T> m = record<T>("max", std::move(y), {a}, [](const BackwardContext<T>& c) {
-    const Variable<T> winners = eq(c.in[0], c.out);
-    const Variable<T> count = sum_to(winners, c.out.shape());
-    return grads(mul(div(c.grad, count), winners));
-  }, reads::input(0) | reads::output);
+  Variable<T> m = record<T>(
+      "max", std::move(y), {a},
+      [](const BackwardContext<T>& c) {
+        const Variable<T> winners = eq(c.in[0], c.out);
+        const Variable<T> count = sum_to(winners, c.out.shape());
+        return grads(mul(div(c.grad, count), winners));
+      },
+      reads::input(0) | reads::output);
   return finish(m, a.shape(), ax, keepdims);
 }
 

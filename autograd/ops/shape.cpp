@@ -12,15 +12,14 @@
 //   flatten, stack: composite (reshape, concat)
 //
 // Each pair of adjoints is the other's gradient, so all of these differentiate any number of times.
-#include "autograd/ops/common.hpp"
-#include "autograd/ops/summation.hpp"
-
 #include <fmt/format.h>
-
-#include <xtensor/xmanipulation.hpp>
 
 #include <algorithm>
 #include <numeric>
+#include <xtensor/xmanipulation.hpp>
+
+#include "autograd/ops/common.hpp"
+#include "autograd/ops/summation.hpp"
 
 namespace ag {
 
@@ -122,8 +121,9 @@ Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape) {
   const Shape target = resolve_reshape(a.shape(), shape);
   Tensor<T> y = a.value();
   y.reshape(target);
-  return record<T>("reshape", std::move(y), {a},
-                   [](const BackwardContext<T>& c) { return grads(reshape(c.grad, as_long(c.in[0].shape()))); }, reads::nothing);
+  return record<T>(
+      "reshape", std::move(y), {a},
+      [](const BackwardContext<T>& c) { return grads(reshape(c.grad, as_long(c.in[0].shape()))); }, reads::nothing);
 }
 
 template <class T>
@@ -150,8 +150,9 @@ Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm
   }
   std::vector<std::size_t> inverse(n);
   for (std::size_t i = 0; i < n; ++i) inverse[perm[i]] = i;
-  return record<T>("transpose", Tensor<T>(xt::transpose(a.value(), perm)), {a},
-                   [inverse](const BackwardContext<T>& c) { return grads(transpose(c.grad, inverse)); }, reads::nothing);
+  return record<T>(
+      "transpose", Tensor<T>(xt::transpose(a.value(), perm)), {a},
+      [inverse](const BackwardContext<T>& c) { return grads(transpose(c.grad, inverse)); }, reads::nothing);
 }
 
 template <class T>
@@ -161,8 +162,9 @@ Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
     throw ShapeError(fmt::format("broadcast_to: cannot broadcast shape {} to {}", shape_str(a.shape()), shape_str(shape)));
   }
   element_count(shape);  // before xtensor multiplies the dimensions unchecked
-  return record<T>("broadcast_to", Tensor<T>(xt::broadcast(a.value(), shape)), {a},
-                   [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); }, reads::nothing);
+  return record<T>(
+      "broadcast_to", Tensor<T>(xt::broadcast(a.value(), shape)), {a},
+      [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
 template <class T>
@@ -173,8 +175,9 @@ Variable<T> sum_to(const Variable<T>& a, const Shape& shape) {
     throw ShapeError(fmt::format("sum_to: cannot sum shape {} down to {}", shape_str(from), shape_str(shape)));
   }
   Tensor<T> y = detail::sum_reduce(a.value(), shape);
-  return record<T>("sum_to", std::move(y), {a},
-                   [](const BackwardContext<T>& c) { return grads(broadcast_to(c.grad, c.in[0].shape())); }, reads::nothing);
+  return record<T>(
+      "sum_to", std::move(y), {a},
+      [](const BackwardContext<T>& c) { return grads(broadcast_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
 template <class T>
@@ -184,10 +187,13 @@ Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long s
   shape[r.axis] = r.count;
   Tensor<T> y = uninitialized<T>(shape);
   copy_range(AxisBlocks(a.shape(), r.axis), r, a.value().data(), y.data(), false);
-  return record<T>("slice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
-    return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
-                         range_stop(r), r.step));
-  }, reads::nothing);
+  return record<T>(
+      "slice", std::move(y), {a},
+      [r](const BackwardContext<T>& c) {
+        return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
+                             range_stop(r), r.step));
+      },
+      reads::nothing);
 }
 
 template <class T>
@@ -201,9 +207,12 @@ Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long st
   }
   Tensor<T> y = full<T>(shape, T(0));
   copy_range(AxisBlocks(shape, r.axis), r, a.value().data(), y.data(), true);
-  return record<T>("unslice", std::move(y), {a}, [r](const BackwardContext<T>& c) {
-    return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start), range_stop(r), r.step));
-  }, reads::nothing);
+  return record<T>(
+      "unslice", std::move(y), {a},
+      [r](const BackwardContext<T>& c) {
+        return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start), range_stop(r), r.step));
+      },
+      reads::nothing);
 }
 
 template <class T>
@@ -218,9 +227,10 @@ Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& ro
   for (std::size_t i = 0; i < rows.size(); ++i) {
     std::copy_n(a.value().data() + rows[i] * width, width, y.data() + i * width);
   }
-  return record<T>("gather_rows", std::move(y), {a}, [rows, row_count](const BackwardContext<T>& c) {
-    return grads(scatter_add_rows(c.grad, rows, row_count));
-  }, reads::nothing);
+  return record<T>(
+      "gather_rows", std::move(y), {a},
+      [rows, row_count](const BackwardContext<T>& c) { return grads(scatter_add_rows(c.grad, rows, row_count)); },
+      reads::nothing);
 }
 
 template <class T>
@@ -239,8 +249,9 @@ Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t
     T* to = y.data() + rows[i] * width;
     for (std::size_t k = 0; k < width; ++k) to[k] += from[k];
   }
-  return record<T>("scatter_add_rows", std::move(y), {a},
-                   [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); }, reads::nothing);
+  return record<T>(
+      "scatter_add_rows", std::move(y), {a},
+      [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); }, reads::nothing);
 }
 
 template <class T>
@@ -268,13 +279,16 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
     copy_range(AxisBlocks(shape, ax), r, parts[i].value().data(), y.data(), true);
   }
   offsets.push_back(static_cast<long>(shape[ax]));
-  return record<T>("concat", std::move(y), parts, [offsets, ax](const BackwardContext<T>& c) {
-    VariableList<T> out(c.in.size());
-    for (std::size_t i = 0; i < c.in.size(); ++i) {
-      if (c.needs(i)) out[i] = slice(c.grad, static_cast<long>(ax), offsets[i], offsets[i + 1]);
-    }
-    return out;
-  }, reads::nothing);
+  return record<T>(
+      "concat", std::move(y), parts,
+      [offsets, ax](const BackwardContext<T>& c) {
+        VariableList<T> out(c.in.size());
+        for (std::size_t i = 0; i < c.in.size(); ++i) {
+          if (c.needs(i)) out[i] = slice(c.grad, static_cast<long>(ax), offsets[i], offsets[i + 1]);
+        }
+        return out;
+      },
+      reads::nothing);
 }
 
 template <class T>

@@ -8,11 +8,11 @@
 // pairwise. The error then grows with log2 of the length, not with the length.
 #pragma once
 
-#include "autograd/tensor.hpp"
-
 #include <algorithm>
 #include <type_traits>
 #include <vector>
+
+#include "autograd/tensor.hpp"
 
 namespace ag::detail {
 
