@@ -4,20 +4,33 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace ag {
 
 std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
-std::size_t element_count(const Shape& shape) {
-  std::size_t n = 1;
-  bool overflow = false;
-  for (std::size_t d : shape) overflow |= __builtin_mul_overflow(n, d, &n);
-  // A zero dimension makes the tensor empty, however large the others are.
-  if (overflow && std::find(shape.begin(), shape.end(), 0) == shape.end()) {
-    throw ShapeError(fmt::format("shape {} has more elements than a 64-bit count can hold", shape_str(shape)));
+std::optional<std::size_t> checked_element_count(const Shape& shape) {
+  // numpy's rule: the dimensions other than 0 must multiply within a ptrdiff_t even when another
+  // dimension is 0, because xtensor computes the (signed) strides of an empty tensor all the same.
+  std::size_t nonzero = 1;
+  bool empty = false;
+  for (std::size_t d : shape) {
+    if (d == 0) {
+      empty = true;
+    } else if (__builtin_mul_overflow(nonzero, d, &nonzero) || nonzero > std::size_t{PTRDIFF_MAX}) {
+      return std::nullopt;
+    }
   }
-  return overflow ? 0 : n;
+  return empty ? 0 : nonzero;
+}
+
+std::size_t element_count(const Shape& shape) {
+  const auto count = checked_element_count(shape);
+  if (!count) {
+    throw ShapeError(fmt::format("shape {} has more elements than memory can address", shape_str(shape)));
+  }
+  return *count;
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,8 +41,12 @@ Shape to_shape(const S& s) {
   return Shape(s.begin(), s.end());
 }
 
-// The product of the dimensions; throws ShapeError when it does not fit in a size_t (a shape read
-// from a file or given by a caller can say anything).
+// The product of the dimensions, or nothing when the dimensions other than 0 multiply beyond
+// PTRDIFF_MAX (a shape read from a file or given by a caller can say anything; numpy refuses the
+// same shapes, empty ones included).
+std::optional<std::size_t> checked_element_count(const Shape& shape);
+
+// The same, throwing ShapeError naming the shape instead of returning nothing.
 std::size_t element_count(const Shape& shape);
 
 // numpy's broadcasting: align trailing dimensions; each pair must be equal or contain a 1.

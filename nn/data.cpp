@@ -12,7 +12,7 @@ Tensor<T> select_rows(const Tensor<T>& table, const std::vector<std::size_t>& ro
   if (shape.empty()) throw ShapeError("select_rows: a 0-d tensor has no rows");
   const std::size_t count = shape[0], width = count == 0 ? 0 : table.size() / count;
   shape[0] = rows.size();
-  Tensor<T> out = Tensor<T>::from_shape(shape);
+  Tensor<T> out = uninitialized<T>(shape);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] >= count) {
       throw std::out_of_range("select_rows: row " + std::to_string(rows[i]) + " of a table of " +

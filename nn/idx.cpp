@@ -34,8 +34,8 @@ IdxArray decode(detail::ByteReader& in) {
     if (in.read(b, 4) != 4) throw fail("truncated in its header");
     array.shape.push_back((std::size_t{b[0]} << 24) | (std::size_t{b[1]} << 16) | (std::size_t{b[2]} << 8) | b[3]);
   }
-  const auto declared = detail::checked_product(array.shape);
-  if (!declared || *declared > PTRDIFF_MAX) {
+  const auto declared = checked_element_count(array.shape);
+  if (!declared) {
     throw fail(fmt::format("its header {} declares more elements than memory can address", shape_str(array.shape)));
   }
   const std::size_t size = static_cast<std::size_t>(*declared);
@@ -118,7 +118,7 @@ void write_idx(const std::string& path, const IdxArray& array) {
   if (array.shape.empty() || array.shape.size() > 4) {
     throw DataError(fmt::format("{}: an IDX file has 1 to 4 dimensions, not {}", path, array.shape.size()));
   }
-  const auto count = detail::checked_product(array.shape);
+  const auto count = checked_element_count(array.shape);
   if (!count || *count != array.data.size()) {
     throw DataError(fmt::format("{}: shape {} does not match the {} bytes of data", path, shape_str(array.shape),
                                 array.data.size()));
@@ -169,7 +169,7 @@ LabelledImages load_mnist(const std::string& folder, const std::string& split) {
       throw DataError(fmt::format("{}: label {} of example {} is not a class 0..9", labels_path, labels.data[i], i));
     }
   }
-  out.images = Tensor<float>::from_shape({n, pixels});
+  out.images = uninitialized<float>({n, pixels});
   std::transform(images.data.begin(), images.data.end(), out.images.begin(),
                  [](std::uint8_t p) { return static_cast<float>(p) / 255.0f; });
   out.labels.assign(labels.data.begin(), labels.data.end());

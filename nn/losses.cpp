@@ -1,5 +1,7 @@
 #include "nn/losses.hpp"
 
+#include "autograd/instantiate.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -118,7 +120,6 @@ double accuracy(const Tensor<T>& logits, const std::vector<std::size_t>& labels)
   template Variable<T> perceptron_loss(const Variable<T>&, const Variable<T>&);               \
   template Tensor<T> one_hot(const std::vector<std::size_t>&, std::size_t);                   \
   template double accuracy(const Tensor<T>&, const std::vector<std::size_t>&);
-AG_NN_LOSSES(float)
-AG_NN_LOSSES(double)
+AG_INSTANTIATE(AG_NN_LOSSES)
 
 }  // namespace ag::nn

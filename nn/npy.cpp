@@ -225,7 +225,7 @@ NpyLayout read_npy_header(const std::function<std::size_t(void*, std::size_t)>& 
   if (read(header.data(), header.size()) != header.size()) throw NpyError("truncated in its header");
   NpyLayout layout = HeaderParser(header).parse();
   layout.data_offset = offset;
-  const auto count = checked_product(layout.shape);
+  const auto count = checked_element_count(layout.shape);
   const auto bytes = count ? checked_mul(*count, layout.item) : std::nullopt;
   const auto as_doubles = count ? checked_mul(*count, sizeof(double)) : std::nullopt;
   if (!bytes || !as_doubles || *as_doubles > PTRDIFF_MAX) {

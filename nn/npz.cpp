@@ -165,7 +165,7 @@ class Reader {
     }
     // The header's element count matches the member's declared size, and that size what its
     // compressed bytes can hold: this allocation is backed by the file.
-    Tensor<double> value = Tensor<double>::from_shape(layout.shape);
+    Tensor<double> value = uninitialized<double>(layout.shape);
     std::vector<unsigned char> buffer(kStep);
     for (std::size_t done = 0; done < layout.count;) {
       const std::size_t n = std::min<std::size_t>(layout.count - done, kStep / layout.item);

@@ -1,5 +1,7 @@
 #include "nn/random.hpp"
 
+#include "autograd/instantiate.hpp"
+
 #include <algorithm>
 #include <numeric>
 
@@ -50,7 +52,6 @@ void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
   template Tensor<T> Generator::uniform(const Shape&, T, T);              \
   template Tensor<T> Generator::normal(const Shape&, T, T);               \
   template Tensor<T> Generator::bernoulli(const Shape&, double);
-AG_NN_RANDOM(float)
-AG_NN_RANDOM(double)
+AG_INSTANTIATE(AG_NN_RANDOM)
 
 }  // namespace ag::nn

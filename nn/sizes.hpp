@@ -21,18 +21,6 @@ inline std::optional<std::uint64_t> checked_add(std::uint64_t a, std::uint64_t b
   return sum;
 }
 
-// The product of `dims`, or nothing when it does not fit in 64 bits.
-template <class Dims>
-std::optional<std::uint64_t> checked_product(const Dims& dims) {
-  std::uint64_t product = 1;
-  for (const auto d : dims) {
-    const auto next = checked_mul(product, static_cast<std::uint64_t>(d));
-    if (!next) return std::nullopt;
-    product = *next;
-  }
-  return product;
-}
-
 // deflate emits at most 258 bytes per 2 bits of input, so n compressed bytes inflate to at most
 // 1032 n (zlib's FAQ). A size declared beyond that cannot be real: reject it before allocating.
 inline std::uint64_t max_inflated_size(std::uint64_t compressed) {

@@ -153,6 +153,9 @@ TEST_CASE("a malformed .npy header in a checkpoint is an error naming the file, 
         path + ": array 'a': shape [4611686018427387904] has more elements than memory can address");
   CHECK(error(header("<f8", "False", "(4294967296, 4294967296)")).find("has more elements than memory can address") !=
         std::string::npos);
+  // Empty, yet the other dimensions multiply past PTRDIFF_MAX: refused as numpy refuses it.
+  CHECK(error(header("<f4", "False", "(0, 4294967296, 4294967296)")) ==
+        path + ": array 'a': shape [0, 4294967296, 4294967296] has more elements than memory can address");
   CHECK(error(header("<f4", "False", "(1000000,)"), twelve) ==
         path + ": array 'a': shape [1000000] of float32 needs 4000000 bytes of data, the array holds 12");
   // The descr says float64, the data is three float32s.

@@ -114,6 +114,11 @@ TEST_CASE("an IDX header's sizes are checked, without overflow, against the file
   REQUIRE(huge_header.size() == 16);
   CHECK(error_of_bytes(huge, huge_header) ==
         huge + ": its header [4294967295, 4294967295, 4294967295] declares more elements than memory can address");
+  // Empty, but its other dimensions multiply past PTRDIFF_MAX: xtensor's signed strides would
+  // overflow (the fuzzer's finding), so numpy's rule refuses it.
+  const std::string empty_huge = dir / "empty-huge-idx3-ubyte";
+  CHECK(error_of_bytes(empty_huge, idx_header({0, 0xffffffffu, 0xffffffffu})) ==
+        empty_huge + ": its header [0, 4294967295, 4294967295] declares more elements than memory can address");
   // 2^40 bytes fit in 64 bits but not in a 12-byte file: refused before the terabyte is asked for.
   const std::string tera = dir / "tera-idx3-ubyte";
   CHECK(error_of_bytes(tera, idx_header({256, 65536, 65536})) ==

@@ -1,6 +1,7 @@
 // Helpers shared by the op implementations; not part of the public API.
 #pragma once
 
+#include "autograd/instantiate.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
 
@@ -134,8 +135,3 @@ Variable<T> sigmoid_of(const Variable<T>& a) {
 }
 
 }  // namespace ag::detail
-
-// Explicit instantiation of an op for both scalar types of the engine.
-#define AG_INSTANTIATE(macro) \
-  macro(float)                \
-  macro(double)
