@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "autograd/grad_mode.hpp"
+#include "autograd/instantiate.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/tape.hpp"
 
@@ -346,11 +347,10 @@ std::vector<Variable<T>> grad(const Variable<T>& output, const std::vector<Varia
   return results;
 }
 
-template void backward(const Variable<float>&, const Variable<float>&, BackwardOptions);
-template void backward(const Variable<double>&, const Variable<double>&, BackwardOptions);
-template std::vector<Variable<float>> grad(const Variable<float>&, const std::vector<Variable<float>>&,
-                                           const Variable<float>&, BackwardOptions);
-template std::vector<Variable<double>> grad(const Variable<double>&, const std::vector<Variable<double>>&,
-                                            const Variable<double>&, BackwardOptions);
+#define AG_BACKWARD(T)                                                                                            \
+  template void backward(const Variable<T>&, const Variable<T>&, BackwardOptions);                                \
+  template std::vector<Variable<T>> grad(const Variable<T>&, const std::vector<Variable<T>>&, const Variable<T>&, \
+                                         BackwardOptions);
+AG_INSTANTIATE(AG_BACKWARD)
 
 }  // namespace ag

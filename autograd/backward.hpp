@@ -47,11 +47,4 @@ template <class T>
 std::vector<Variable<T>> grad(const Variable<T>& output, const std::vector<Variable<T>>& inputs,
                               const Variable<T>& seed = {}, BackwardOptions options = {});
 
-extern template void backward(const Variable<float>&, const Variable<float>&, BackwardOptions);
-extern template void backward(const Variable<double>&, const Variable<double>&, BackwardOptions);
-extern template std::vector<Variable<float>> grad(const Variable<float>&, const std::vector<Variable<float>>&,
-                                                  const Variable<float>&, BackwardOptions);
-extern template std::vector<Variable<double>> grad(const Variable<double>&, const std::vector<Variable<double>>&,
-                                                   const Variable<double>&, BackwardOptions);
-
 }  // namespace ag

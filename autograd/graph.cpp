@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <map>
 
+#include "autograd/instantiate.hpp"
+
 namespace ag {
 
 namespace {
@@ -79,9 +81,9 @@ std::string graph_table(const Variable<T>& output, std::size_t max_values) {
   return out;
 }
 
-template std::string to_dot(const Variable<float>&, std::size_t);
-template std::string to_dot(const Variable<double>&, std::size_t);
-template std::string graph_table(const Variable<float>&, std::size_t);
-template std::string graph_table(const Variable<double>&, std::size_t);
+#define AG_GRAPH(T)                                             \
+  template std::string to_dot(const Variable<T>&, std::size_t); \
+  template std::string graph_table(const Variable<T>&, std::size_t);
+AG_INSTANTIATE(AG_GRAPH)
 
 }  // namespace ag

@@ -46,10 +46,11 @@
 // when its operands cannot be broadcast.
 #pragma once
 
-#include "autograd/variable.hpp"
-
+#include <initializer_list>
 #include <type_traits>
 #include <vector>
+
+#include "autograd/variable.hpp"
 
 namespace ag {
 
@@ -116,6 +117,15 @@ template <class T>
 Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count);
 template <class T> Variable<T> concat(const std::vector<Variable<T>>& parts, long axis = 0);
 template <class T> Variable<T> stack(const std::vector<Variable<T>>& parts, long axis = 0);
+// The same from a brace list, whose type is then deduced: ag::concat({a, b}), ag::stack({a, b}, 1).
+template <class T>
+Variable<T> concat(std::initializer_list<Variable<T>> parts, long axis = 0) {
+  return concat(std::vector<Variable<T>>(parts), axis);
+}
+template <class T>
+Variable<T> stack(std::initializer_list<Variable<T>> parts, long axis = 0) {
+  return stack(std::vector<Variable<T>>(parts), axis);
+}
 
 // Reductions (ops/reduce.cpp). Empty `axes` means all of them.
 template <class T> Variable<T> sum(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);

@@ -1,12 +1,13 @@
 #include "autograd/tape.hpp"
 
-#include "autograd/grad_mode.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/instantiate.hpp"
 
 namespace ag {
 
@@ -46,9 +47,9 @@ void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRul
   node.tape_position = next_tape_position();
 }
 
-template void check_finite(const char*, const char*, const Tensor<float>&);
-template void check_finite(const char*, const char*, const Tensor<double>&);
-template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>, std::uint32_t);
-template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>, std::uint32_t);
+#define AG_TAPE(T)                                                        \
+  template void check_finite(const char*, const char*, const Tensor<T>&); \
+  template void attach(Variable<T>&, const char*, VariableList<T>, GradRule<T>, std::uint32_t);
+AG_INSTANTIATE(AG_TAPE)
 
 }  // namespace ag

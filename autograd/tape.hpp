@@ -87,7 +87,4 @@ VariableList<T> grads(Variable<T> first, Rest... rest) {
   return VariableList<T>{std::move(first), std::move(rest)...};
 }
 
-extern template void attach(Variable<float>&, const char*, VariableList<float>, GradRule<float>, std::uint32_t);
-extern template void attach(Variable<double>&, const char*, VariableList<double>, GradRule<double>, std::uint32_t);
-
 }  // namespace ag

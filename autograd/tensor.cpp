@@ -33,6 +33,13 @@ std::size_t element_count(const Shape& shape) {
   return *count;
 }
 
+void check_value_count(std::size_t count, const Shape& shape) {
+  if (count != element_count(shape)) {
+    throw ShapeError(
+        fmt::format("tensor: {} values for shape {}, which holds {}", count, shape_str(shape), element_count(shape)));
+  }
+}
+
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
   const std::size_t rank = std::max(a.size(), b.size());
   Shape out(rank);

@@ -6,16 +6,17 @@
 // takes and returns evaluated containers.
 #pragma once
 
-#include "autograd/allocator.hpp"
-
-#include <xtensor/xarray.hpp>
-
 #include <algorithm>
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
+#include <xtensor/xarray.hpp>
+
+#include "autograd/allocator.hpp"
 
 namespace ag {
 
@@ -81,6 +82,36 @@ template <class T>
 Tensor<T> full(const Shape& shape, T value) {
   Tensor<T> t = uninitialized<T>(shape);
   t.fill(value);
+  return t;
+}
+
+// Throws ShapeError naming both unless `count` values fill `shape` exactly (for tensor() below).
+void check_value_count(std::size_t count, const Shape& shape);
+
+// A tensor from its values in row-major order and its shape:
+//   ag::tensor({1, 2, 3, 4, 5, 6}, {2, 3})      a float [2, 3]
+//   ag::tensor<double>({1, -3}, {2, 1})         a double column
+// Throws ShapeError naming both when the number of values does not match the shape.
+template <class T = float>
+Tensor<T> tensor(std::initializer_list<std::type_identity_t<T>> values, const Shape& shape) {
+  check_value_count(values.size(), shape);
+  Tensor<T> t = Tensor<T>::from_shape(shape);
+  std::copy(values.begin(), values.end(), t.begin());
+  return t;
+}
+
+// A matrix from its rows: ag::tensor<double>({{1}, {-3}}) is a column of shape [2, 1]. The
+// literal Tensor<double>{{1}, {-3}} does not compile, and cannot be made to: Tensor is xtensor's
+// own xarray, whose 1-D and 2-D list constructors both accept it ({1} is a number as well as a
+// row), so the compiler finds it ambiguous. Rows of two or more values, {{1, 2}, {3, 4}}, are not.
+// Throws ShapeError when the rows differ in length.
+template <class T = float>
+Tensor<T> tensor(std::initializer_list<std::initializer_list<std::type_identity_t<T>>> rows) {
+  const std::size_t columns = rows.size() == 0 ? 0 : rows.begin()->size();
+  for (const auto& row : rows) check_value_count(row.size(), {columns});
+  Tensor<T> t = Tensor<T>::from_shape({rows.size(), columns});
+  auto out = t.begin();
+  for (const auto& row : rows) out = std::copy(row.begin(), row.end(), out);
   return t;
 }
 

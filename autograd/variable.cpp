@@ -1,11 +1,12 @@
 #include "autograd/variable.hpp"
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/ops.hpp"
-
 #include <fmt/format.h>
 
 #include <stdexcept>
+
+#include "autograd/grad_mode.hpp"
+#include "autograd/instantiate.hpp"
+#include "autograd/ops.hpp"
 
 namespace ag {
 
@@ -116,9 +117,9 @@ Variable<T> Variable<T>::detach() const {
   return Variable<T>(checked("detach").value);
 }
 
-template class Variable<float>;
-template class Variable<double>;
-template struct Node<float>;
-template struct Node<double>;
+#define AG_VARIABLE(T)        \
+  template class Variable<T>; \
+  template struct Node<T>;
+AG_INSTANTIATE(AG_VARIABLE)
 
 }  // namespace ag

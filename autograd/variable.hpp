@@ -207,9 +207,4 @@ Variable<T> constant(T value) {
   return Variable<T>(Tensor<T>(value));
 }
 
-extern template class Variable<float>;
-extern template class Variable<double>;
-extern template struct Node<float>;
-extern template struct Node<double>;
-
 }  // namespace ag

@@ -80,9 +80,8 @@ TEST_CASE("shape ops") {
   CHECK_GRADIENTS([](const Vars& v) { return ag::unslice(v[0], {5, 2}, 0, 1, 5, 2); }, uniform({2, 2}));
   CHECK_GRADIENTS([](const Vars& v) { return ag::gather_rows(v[0], {2, 0, 2, 3}); }, uniform({4, 3}));
   CHECK_GRADIENTS([](const Vars& v) { return ag::scatter_add_rows(v[0], {1, 1, 0}, 3); }, uniform({3, 2}));
-  CHECK_GRADIENTS([](const Vars& v) { return ag::concat<double>({v[0], v[1], v[0]}, 1); }, uniform({2, 3}),
-                  uniform({2, 1}));
-  CHECK_GRADIENTS([](const Vars& v) { return ag::stack<double>({v[0], v[1]}, 1); }, uniform({2, 3}), uniform({2, 3}));
+  CHECK_GRADIENTS([](const Vars& v) { return ag::concat({v[0], v[1], v[0]}, 1); }, uniform({2, 3}), uniform({2, 1}));
+  CHECK_GRADIENTS([](const Vars& v) { return ag::stack({v[0], v[1]}, 1); }, uniform({2, 3}), uniform({2, 3}));
 }
 
 TEST_CASE("reductions over all axes, given axes, with and without keepdims, rank 1 included") {

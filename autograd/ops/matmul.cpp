@@ -133,7 +133,7 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a,
       reads::input(0) | reads::input(1));
 }
 
-template Variable<float> matmul(const Variable<float>&, const Variable<float>&, bool, bool);
-template Variable<double> matmul(const Variable<double>&, const Variable<double>&, bool, bool);
+#define AG_MATMUL(T) template Variable<T> matmul(const Variable<T>&, const Variable<T>&, bool, bool);
+AG_INSTANTIATE(AG_MATMUL)
 
 }  // namespace ag
