@@ -1,12 +1,20 @@
 // Everything of nn: `#include <nn/nn.hpp>`.
+//
+// The modelling code sits at the top of nn/: modules and layers, initialisation and its random
+// generator, losses, optimizers. Around it, apart:
+//   nn/io/     file formats and data: IDX (MNIST) and .npz checkpoints, batches of a data set
+//   nn/train/  what a training run shows: the progress bar and the learning curve
 #pragma once
 
-#include "nn/checkpoint.hpp"
-#include "nn/data.hpp"
+// The model.
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/losses.hpp"
 #include "nn/module.hpp"
 #include "nn/optim.hpp"
-#include "nn/progress.hpp"
 #include "nn/random.hpp"
+
+// Files, data, and training output.
+#include "nn/io/checkpoint.hpp"
+#include "nn/io/data.hpp"
+#include "nn/train/progress.hpp"

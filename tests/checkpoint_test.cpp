@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
-#include <nn/atomic_file.hpp>
+#include <nn/io/atomic_file.hpp>
 #include <nn/nn.hpp>
 #include <random>
 #include <set>

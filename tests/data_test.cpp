@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <nn/data.hpp>
+#include <nn/io/data.hpp>
 #include <random>
 #include <set>
 #include <thread>

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
-#include <nn/checkpoint.hpp>
+#include <nn/io/checkpoint.hpp>
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -3,7 +3,7 @@
 // allocation beyond -malloc_limit_mb) is a finding.
 #include <cstddef>
 #include <cstdint>
-#include <nn/idx.hpp>
+#include <nn/io/idx.hpp>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -3,7 +3,7 @@
 // allocation beyond -malloc_limit_mb) is a finding.
 #include <cstddef>
 #include <cstdint>
-#include <nn/checkpoint.hpp>
+#include <nn/io/checkpoint.hpp>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

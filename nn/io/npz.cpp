@@ -10,10 +10,10 @@
 #include <memory>
 #include <set>
 
-#include "nn/atomic_file.hpp"
-#include "nn/checkpoint.hpp"
-#include "nn/npy.hpp"
-#include "nn/sizes.hpp"
+#include "nn/io/atomic_file.hpp"
+#include "nn/io/checkpoint.hpp"
+#include "nn/io/npy.hpp"
+#include "nn/io/sizes.hpp"
 
 namespace ag::nn {
 

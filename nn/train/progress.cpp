@@ -1,4 +1,4 @@
-#include "nn/progress.hpp"
+#include "nn/train/progress.hpp"
 
 #include <fmt/format.h>
 

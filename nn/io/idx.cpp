@@ -1,4 +1,4 @@
-#include "nn/idx.hpp"
+#include "nn/io/idx.hpp"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "nn/atomic_file.hpp"
-#include "nn/byte_reader.hpp"
-#include "nn/sizes.hpp"
+#include "nn/io/atomic_file.hpp"
+#include "nn/io/byte_reader.hpp"
+#include "nn/io/sizes.hpp"
 
 namespace ag::nn {
 

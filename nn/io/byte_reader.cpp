@@ -1,4 +1,4 @@
-#include "nn/byte_reader.hpp"
+#include "nn/io/byte_reader.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "nn/idx.hpp"
-#include "nn/sizes.hpp"
+#include "nn/io/idx.hpp"
+#include "nn/io/sizes.hpp"
 
 namespace ag::nn::detail {
 

@@ -1,4 +1,4 @@
-#include "nn/npy.hpp"
+#include "nn/io/npy.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -9,7 +9,7 @@
 #include <optional>
 #include <string_view>
 
-#include "nn/sizes.hpp"
+#include "nn/io/sizes.hpp"
 
 namespace ag::nn::detail {
 

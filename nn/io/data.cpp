@@ -1,4 +1,4 @@
-#include "nn/data.hpp"
+#include "nn/io/data.hpp"
 
 #include <algorithm>
 #include <numeric>

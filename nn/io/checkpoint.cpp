@@ -1,4 +1,4 @@
-#include "nn/checkpoint.hpp"
+#include "nn/io/checkpoint.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
