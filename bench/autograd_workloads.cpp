@@ -94,9 +94,9 @@ namespace {
 struct Mlp : ag::nn::Module<float> {
   std::shared_ptr<ag::nn::Linear<float>> fc1, fc2, fc3;
   explicit Mlp(ag::nn::Generator& g) {
-    fc1 = register_module("fc1", std::make_shared<ag::nn::Linear<float>>(784, 256, ag::nn::Init::he, true, g));
-    fc2 = register_module("fc2", std::make_shared<ag::nn::Linear<float>>(256, 128, ag::nn::Init::he, true, g));
-    fc3 = register_module("fc3", std::make_shared<ag::nn::Linear<float>>(128, 10, ag::nn::Init::xavier, true, g));
+    fc1 = register_module("fc1", ag::nn::linear<float>(784, 256, {.init = ag::nn::Init::he, .generator = &g}));
+    fc2 = register_module("fc2", ag::nn::linear<float>(256, 128, {.init = ag::nn::Init::he, .generator = &g}));
+    fc3 = register_module("fc3", ag::nn::linear<float>(128, 10, {.init = ag::nn::Init::xavier, .generator = &g}));
   }
   V forward(const V& x) { return fc3->forward(ag::relu(fc2->forward(ag::relu(fc1->forward(x))))); }
 };

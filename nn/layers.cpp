@@ -7,10 +7,10 @@
 namespace ag::nn {
 
 template <class T>
-Linear<T>::Linear(std::size_t in, std::size_t out, Init init, bool bias, Generator& generator) {
+Linear<T>::Linear(std::size_t in, std::size_t out, LinearOptions options) {
   weight_ = this->register_parameter("weight", uninitialized<T>({in, out}));
-  initialize(weight_, init, generator);
-  if (bias) bias_ = this->register_parameter("bias", full<T>({out}, T(0)));
+  initialize(weight_, options.init, options.generator ? *options.generator : default_generator());
+  if (options.bias) bias_ = this->register_parameter("bias", full<T>({out}, T(0)));
 }
 
 template <class T>

@@ -10,12 +10,20 @@
 
 namespace ag::nn {
 
+// How a Linear layer is made, named at the call site with designated initialisers:
+//   nn::Linear<float> fc(784, 256, {.init = nn::Init::he, .generator = &gen});
+//   auto out = nn::linear<float>(256, 10, {.bias = false});
+struct LinearOptions {
+  Init init = Init::xavier;        // the weight's scheme (nn/init.hpp); the bias starts at zero
+  bool bias = true;                // false: y = x W, and bias() is undefined
+  Generator* generator = nullptr;  // draws the weight; null: default_generator() (seed with manual_seed)
+};
+
 // y = x W + b, with W [in, out] (W(i, j) is the course's w_{i,j}) and b [out].
 template <class T = float>
 class Linear : public Layer<T> {
  public:
-  Linear(std::size_t in, std::size_t out, Init init = Init::xavier, bool bias = true,
-         Generator& generator = default_generator());
+  Linear(std::size_t in, std::size_t out, LinearOptions options = {});
   Variable<T> forward(const Variable<T>& x) override;
   Variable<T>& weight() { return weight_; }
   // Undefined when the layer has no bias.
@@ -79,9 +87,10 @@ class Dropout : public Layer<T> {
   Generator* generator_;
 };
 
-template <class T = float, class... Args>
-std::shared_ptr<Linear<T>> linear(Args&&... args) {
-  return std::make_shared<Linear<T>>(std::forward<Args>(args)...);
+// A Linear layer to register or to put in a Sequential: nn::linear<float>(784, 256, {.init = nn::Init::he}).
+template <class T = float>
+std::shared_ptr<Linear<T>> linear(std::size_t in, std::size_t out, LinearOptions options = {}) {
+  return std::make_shared<Linear<T>>(in, out, options);
 }
 
 extern template class Linear<float>;

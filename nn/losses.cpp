@@ -21,26 +21,41 @@ void require_same_shape(const char* loss, const Variable<T>& prediction, const V
   }
 }
 
+// The per-element losses reduced as asked.
+template <class T>
+Variable<T> reduce(const char* loss, const Variable<T>& losses, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::none:
+      return losses;
+    case Reduction::mean:
+      return mean(losses);
+    case Reduction::sum:
+      return sum(losses);
+  }
+  throw std::invalid_argument(fmt::format("{}: unknown reduction {}", loss, static_cast<int>(reduction)));
+}
+
 }  // namespace
 
 template <class T>
-Variable<T> mse(const Variable<T>& prediction, const Variable<T>& target) {
+Variable<T> mse(const Variable<T>& prediction, const Variable<T>& target, Reduction reduction) {
   require_same_shape("mse", prediction, target);
   const Variable<T> diff = prediction - target;
-  return mean(diff * diff);
+  return reduce("mse", diff * diff, reduction);
 }
 
 template <class T>
-Variable<T> binary_cross_entropy(const Variable<T>& probability, const Variable<T>& target, T eps) {
+Variable<T> binary_cross_entropy(const Variable<T>& probability, const Variable<T>& target, Reduction reduction,
+                                 T eps) {
   require_same_shape("binary_cross_entropy", probability, target);
   const Variable<T> a = clamp(probability, eps, T(1) - eps);
-  return -mean(target * log(a) + (T(1) - target) * log(T(1) - a));
+  return reduce("binary_cross_entropy", -(target * log(a) + (T(1) - target) * log(T(1) - a)), reduction);
 }
 
 template <class T>
-Variable<T> binary_cross_entropy_with_logits(const Variable<T>& logit, const Variable<T>& target) {
+Variable<T> binary_cross_entropy_with_logits(const Variable<T>& logit, const Variable<T>& target, Reduction reduction) {
   require_same_shape("binary_cross_entropy_with_logits", logit, target);
-  return mean(logistic_loss(logit, target));
+  return reduce("binary_cross_entropy_with_logits", logistic_loss(logit, target), reduction);
 }
 
 template <class T>
@@ -56,13 +71,25 @@ Tensor<T> one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
 }
 
 template <class T>
-Variable<T> softmax_cross_entropy(const Variable<T>& logits, const std::vector<std::size_t>& labels) {
+Variable<T> softmax_cross_entropy(const Variable<T>& logits, const std::vector<std::size_t>& labels,
+                                  Reduction reduction) {
   if (logits.ndim() != 2 || logits.shape()[0] != labels.size()) {
     throw ShapeError(fmt::format("softmax_cross_entropy: logits of shape {} for {} labels (expected [{}, classes])",
                                  shape_str(logits.shape()), labels.size(), labels.size()));
   }
   const Variable<T> targets(one_hot<T>(labels, logits.shape()[1]));
-  return -sum(targets * log_softmax(logits, 1)) / static_cast<T>(labels.size());
+  const Variable<T> picked = targets * log_softmax(logits, 1);  // log softmax(z_i)[label_i] in row i, else 0
+  switch (reduction) {
+    case Reduction::none:
+      return -sum(picked, {1});  // [N]
+    case Reduction::mean:
+      // One sum over the whole [N, C] product, not N row sums then their mean: the same value,
+      // one op fewer in the training step.
+      return -sum(picked) / static_cast<T>(labels.size());
+    case Reduction::sum:
+      return -sum(picked);
+  }
+  throw std::invalid_argument(fmt::format("softmax_cross_entropy: unknown reduction {}", static_cast<int>(reduction)));
 }
 
 template <class T>
@@ -89,9 +116,9 @@ Variable<T> l2_penalty(const std::vector<Variable<T>>& params) {
 }
 
 template <class T>
-Variable<T> perceptron_loss(const Variable<T>& z, const Variable<T>& target) {
+Variable<T> perceptron_loss(const Variable<T>& z, const Variable<T>& target, Reduction reduction) {
   require_same_shape("perceptron_loss", z, target);
-  return sum((step(z) - target) * z);
+  return reduce("perceptron_loss", (step(z) - target) * z, reduction);
 }
 
 template <class T>
@@ -109,16 +136,16 @@ double accuracy(const Tensor<T>& logits, const std::vector<std::size_t>& labels)
   return labels.empty() ? 0.0 : static_cast<double>(right) / static_cast<double>(labels.size());
 }
 
-#define AG_NN_LOSSES(T)                                                                       \
-  template Variable<T> mse(const Variable<T>&, const Variable<T>&);                           \
-  template Variable<T> binary_cross_entropy(const Variable<T>&, const Variable<T>&, T);       \
-  template Variable<T> binary_cross_entropy_with_logits(const Variable<T>&, const Variable<T>&); \
-  template Variable<T> softmax_cross_entropy(const Variable<T>&, const std::vector<std::size_t>&); \
-  template Variable<T> kl_bernoulli(T, const Variable<T>&);                                   \
-  template Variable<T> l1_penalty(const std::vector<Variable<T>>&);                           \
-  template Variable<T> l2_penalty(const std::vector<Variable<T>>&);                           \
-  template Variable<T> perceptron_loss(const Variable<T>&, const Variable<T>&);               \
-  template Tensor<T> one_hot(const std::vector<std::size_t>&, std::size_t);                   \
+#define AG_NN_LOSSES(T)                                                                                       \
+  template Variable<T> mse(const Variable<T>&, const Variable<T>&, Reduction);                                \
+  template Variable<T> binary_cross_entropy(const Variable<T>&, const Variable<T>&, Reduction, T);            \
+  template Variable<T> binary_cross_entropy_with_logits(const Variable<T>&, const Variable<T>&, Reduction);   \
+  template Variable<T> softmax_cross_entropy(const Variable<T>&, const std::vector<std::size_t>&, Reduction); \
+  template Variable<T> kl_bernoulli(T, const Variable<T>&);                                                   \
+  template Variable<T> l1_penalty(const std::vector<Variable<T>>&);                                           \
+  template Variable<T> l2_penalty(const std::vector<Variable<T>>&);                                           \
+  template Variable<T> perceptron_loss(const Variable<T>&, const Variable<T>&, Reduction);                    \
+  template Tensor<T> one_hot(const std::vector<std::size_t>&, std::size_t);                                   \
   template double accuracy(const Tensor<T>&, const std::vector<std::size_t>&);
 AG_INSTANTIATE(AG_NN_LOSSES)
 

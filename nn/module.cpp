@@ -1,16 +1,53 @@
 #include "nn/module.hpp"
 
+#include <cxxabi.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
+#include <typeinfo>
 
 namespace ag::nn {
 
+namespace {
+
+// The module's class, as the error messages name it ("TwoLayer", "ag::nn::Linear<float>").
+std::string class_name(const std::type_info& type) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
+                                                   std::free);
+  return status == 0 && demangled ? std::string(demangled.get()) : std::string(type.name());
+}
+
+}  // namespace
+
+template <class T>
+void Module<T>::check_name(const char* function, const std::string& name) const {
+  const auto refuse = [&](const std::string& why) {
+    throw std::invalid_argument(fmt::format("{}::{}(\"{}\"): {}", class_name(typeid(*this)), function, name, why));
+  };
+  if (name.empty()) refuse("a name must not be empty");
+  if (name.find('.') != std::string::npos) {
+    refuse("a name must not contain '.', which joins the names of a path such as \"fc1.weight\"");
+  }
+  for (const auto& [existing, _] : parameters_) {
+    if (existing == name) refuse("this module already has a parameter of that name");
+  }
+  for (const auto& [existing, _] : children_) {
+    if (existing == name) refuse("this module already has a sub-module of that name");
+  }
+}
+
+template <class T>
+void Module<T>::throw_null_module(const std::string& name) const {
+  throw std::invalid_argument(
+      fmt::format("{}::register_module(\"{}\"): the sub-module is null", class_name(typeid(*this)), name));
+}
+
 template <class T>
 Variable<T> Module<T>::register_parameter(std::string name, Tensor<T> value) {
-  for (const auto& [existing, _] : parameters_) {
-    if (existing == name) throw std::invalid_argument(fmt::format("register_parameter: '{}' is registered twice", name));
-  }
+  check_name("register_parameter", name);
   parameters_.emplace_back(std::move(name), Variable<T>(std::move(value), true));
   return parameters_.back().second;
 }

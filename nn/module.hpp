@@ -5,6 +5,12 @@
 // zero_grad, train/eval and checkpoints by name. C++ has no reflection, so naming is explicit.
 // The forward computation is an ordinary member function built from autograd ops: a module
 // never writes a gradient.
+//
+// Names: a parameter's or sub-module's name is one non-empty path component, without a dot (the
+// dot joins the components of "fc1.weight"), and unique within its module, parameters and
+// sub-modules together. register_parameter and register_module throw std::invalid_argument,
+// naming the module's class and the name, for an empty, dotted or taken name (and for a null
+// sub-module), and leave the module as it was.
 #pragma once
 
 #include <autograd/autograd.hpp>
@@ -45,11 +51,16 @@ class Module {
   Variable<T> register_parameter(std::string name, Tensor<T> value);
   template <class M>
   std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
+    check_name("register_module", name);
+    if (!module) throw_null_module(name);
     children_.emplace_back(std::move(name), module);
     return module;
   }
 
  private:
+  // Throws std::invalid_argument unless `name` may be registered (see the rules above).
+  void check_name(const char* function, const std::string& name) const;
+  [[noreturn]] void throw_null_module(const std::string& name) const;
   void collect(const std::string& prefix, std::vector<std::pair<std::string, Variable<T>>>& out) const;
 
   std::vector<std::pair<std::string, Variable<T>>> parameters_;

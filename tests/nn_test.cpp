@@ -14,7 +14,7 @@ class TwoLayer : public nn::Module<double> {
  public:
   TwoLayer() {
     fc1 = register_module("fc1", nn::linear<double>(3, 4));
-    fc2 = register_module("fc2", nn::linear<double>(4, 2, nn::Init::he, false));
+    fc2 = register_module("fc2", nn::linear<double>(4, 2, {.init = nn::Init::he, .bias = false}));
     scale = register_parameter("scale", Tensor<double>{1.0});
   }
   ag::Variable<double> forward(const ag::Variable<double>& x) { return fc2->forward(ag::tanh(fc1->forward(x))) * scale; }
@@ -160,14 +160,14 @@ TEST_CASE("the perceptron loss's gradient is the perceptron rule, the cross-entr
   w0.reshape({3, 1});
   V w(w0, true);
   const V z = ag::matmul(V(x), w);
-  ag::backward(nn::perceptron_loss(z, V(y)));
+  ag::backward(nn::perceptron_loss(z, V(y), nn::Reduction::sum));
   const Tensor<double> out = xt::cast<double>(z.value() >= 0.0);
   const Tensor<double> rule = transpose_times(x, out - y);  // -(y - step(z)) x, summed
   CHECK(xt::allclose(w.grad().value(), rule));
 
   w.zero_grad();
   const V z2 = ag::matmul(V(x), w);
-  ag::backward(nn::binary_cross_entropy_with_logits(z2, V(y)) * 3.0);  // summed, not averaged
+  ag::backward(nn::binary_cross_entropy_with_logits(z2, V(y), nn::Reduction::sum));
   const Tensor<double> logistic = transpose_times(x, 1.0 / (1.0 + xt::exp(-z2.value())) - y);
   CHECK(xt::allclose(w.grad().value(), logistic));
 }

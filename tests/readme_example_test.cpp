@@ -1,8 +1,33 @@
-// The README's ten-line example, compiled and checked, so that the README cannot drift.
-#include <autograd/autograd.hpp>
+// The README's examples, compiled and checked, so that the README cannot drift: the ten-line
+// custom model, and the nn model of the section "Neural networks: nn/".
 #include <doctest/doctest.h>
 
+#include <autograd/autograd.hpp>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nn/nn.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace {
+
+// As in the README, from here ...
+namespace nn = ag::nn;
+using V = ag::Variable<float>;
+
+struct Mlp : nn::Module<float> {
+  std::shared_ptr<nn::Linear<float>> fc1, fc2;
+  explicit Mlp(nn::Generator& g) {
+    fc1 = register_module("fc1", nn::linear<float>(4, 16, {.init = nn::Init::he, .generator = &g}));
+    fc2 = register_module("fc2", nn::linear<float>(16, 3, {.generator = &g}));  // Xavier, with a bias
+  }
+  V forward(const V& x) { return fc2->forward(ag::relu(fc1->forward(x))); }
+};
+// ... to here.
+
+}  // namespace
 
 TEST_CASE("the README's custom model trains as written") {
   using V = ag::Variable<float>;
@@ -32,4 +57,62 @@ TEST_CASE("the README's custom model trains as written") {
   // The step lowered the loss.
   const V after = ag::sum(ag::softplus(-ag::matmul(ag::sigmoid(ag::matmul(x, w1)), w2)));
   CHECK(after.item() < loss.item());
+}
+
+TEST_CASE("the README's nn model trains as written") {
+  // As in the README, from here ...
+  nn::Generator gen(42);
+  Mlp model(gen);
+  nn::Adam<float> adam(model.parameters(), {.lr = 1e-2});
+  const V x(gen.normal<float>({8, 4}, 0.0f, 1.0f));
+  const std::vector<std::size_t> labels{0, 1, 2, 0, 1, 2, 0, 1};
+  const float before = nn::softmax_cross_entropy(model.forward(x), labels).item();
+  for (int step = 0; step < 100; ++step) {
+    const V loss = nn::softmax_cross_entropy(model.forward(x), labels);  // the mean over the 8 examples
+    adam.zero_grad();
+    ag::backward(loss);
+    adam.step();
+  }
+  const V losses = nn::softmax_cross_entropy(model.forward(x), labels, nn::Reduction::none);  // [8]
+  // ... to here.
+
+  CHECK(model.named_parameters().size() == 4);
+  CHECK(model.named_parameters()[2].first == "fc2.weight");
+  CHECK(losses.shape() == ag::Shape{8});
+  const float after = nn::softmax_cross_entropy(model.forward(x), labels).item();
+  CHECK(after < 0.1f * before);
+  CHECK(xt::mean(losses.value())() == doctest::Approx(after));
+  CHECK(nn::accuracy(model.forward(x).value(), labels) == 1.0);
+}
+
+TEST_CASE("every line of the README's nn model is in this test") {
+  const std::filesystem::path here(__FILE__);
+  const auto read = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    REQUIRE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const auto trimmed = [](const std::string& line) {
+    const auto first = line.find_first_not_of(' ');
+    return first == std::string::npos ? std::string() : line.substr(first);
+  };
+  std::set<std::string> ours;
+  std::istringstream test_lines(read(here));
+  for (std::string line; std::getline(test_lines, line);) ours.insert(trimmed(line));
+
+  const std::string readme = read(here.parent_path().parent_path() / "README.md");
+  const auto start = readme.find("```cpp\n#include <nn/nn.hpp>");
+  REQUIRE(start != std::string::npos);
+  const auto end = readme.find("```\n", start + 6);
+  REQUIRE(end != std::string::npos);
+  std::istringstream snippet(readme.substr(start + 7, end - start - 7));
+  int lines = 0;
+  for (std::string line; std::getline(snippet, line);) {
+    if (trimmed(line).empty()) continue;
+    ++lines;
+    CHECK_MESSAGE(ours.count(trimmed(line)) == 1, "README line not in the test: " << line);
+  }
+  CHECK(lines > 20);
 }

@@ -80,9 +80,9 @@ void add_options(CLI::App& app, Options& o) {
 struct Mlp : nn::Module<float> {
   std::shared_ptr<nn::Linear<float>> fc1, fc2, fc3;
   explicit Mlp(nn::Generator& g) {
-    fc1 = register_module("fc1", std::make_shared<nn::Linear<float>>(784, 256, nn::Init::he, true, g));
-    fc2 = register_module("fc2", std::make_shared<nn::Linear<float>>(256, 128, nn::Init::he, true, g));
-    fc3 = register_module("fc3", std::make_shared<nn::Linear<float>>(128, 10, nn::Init::xavier, true, g));
+    fc1 = register_module("fc1", nn::linear<float>(784, 256, {.init = nn::Init::he, .generator = &g}));
+    fc2 = register_module("fc2", nn::linear<float>(256, 128, {.init = nn::Init::he, .generator = &g}));
+    fc3 = register_module("fc3", nn::linear<float>(128, 10, {.init = nn::Init::xavier, .generator = &g}));
   }
   V forward(const V& x) { return fc3->forward(ag::relu(fc2->forward(ag::relu(fc1->forward(x))))); }
 };
@@ -97,7 +97,7 @@ std::pair<double, double> evaluate(Mlp& model, const nn::LabelledImages& set) {
     const auto rows = batches[b];
     const auto labels = nn::select(set.labels, rows);
     const V logits = model.forward(V(nn::select_rows(set.images, rows)));
-    loss += nn::softmax_cross_entropy(logits, labels).item() * static_cast<double>(rows.size());
+    loss += nn::softmax_cross_entropy(logits, labels, nn::Reduction::sum).item();
     right += nn::accuracy(logits.value(), labels) * static_cast<double>(rows.size());
   }
   model.train();

@@ -50,9 +50,11 @@ int main(int argc, char** argv) try {
   using half_adder::Rule;
 
   fmt::print("The half adder: carry = x1 AND x2, sum = x1 XOR x2.\n\n");
-  fmt::print("1. A one-layer perceptron network: each output its own unit, out = step(w1 x1 + w2 x2 + b),\n"
-             "   trained by the perceptron rule w <- w + alpha (y - out) x, i.e. gradient descent on\n"
-             "   nn::perceptron_loss = sum (step(in) - y) in, whose gradient is exactly that rule.\n\n");
+  fmt::print(
+      "1. A one-layer perceptron network: each output its own unit, out = step(w1 x1 + w2 x2 + b),\n"
+      "   trained by the perceptron rule w <- w + alpha (y - out) x, i.e. gradient descent on\n"
+      "   nn::perceptron_loss(in, y, nn::Reduction::sum) = sum (step(in) - y) in, whose gradient\n"
+      "   is exactly that rule.\n\n");
   // Trains one unit per output with `rule`, prints both truth tables; returns the two results.
   const auto one_layer = [&](Rule rule, int epochs, float lr, const char* unit) {
     const auto carry = half_adder::train_perceptron(data.carry, rule, epochs, lr, 1);

@@ -37,14 +37,16 @@ struct Result {
 inline Result train_perceptron(const Tensor& target, Rule rule, int epochs, float lr, std::uint64_t seed) {
   // One output unit: in = x w + b, then a threshold (perceptron rule) or a sigmoid (logistic rule).
   ag::nn::Generator g(seed);
-  ag::nn::Linear<float> unit(2, 1, ag::nn::Init::random_low, true, g);
+  ag::nn::Linear<float> unit(2, 1, {.init = ag::nn::Init::random_low, .generator = &g});
   ag::nn::SGD<float> sgd(unit.parameters(), {.lr = lr});
   const Data data;
   const V x(data.x), y(target);
   Result r;
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     const V in = unit.forward(x);
-    const V loss = rule == Rule::perceptron ? ag::nn::perceptron_loss(in, y) : ag::nn::binary_cross_entropy_with_logits(in, y);
+    // The perceptron rule is the gradient of the perceptron loss summed over the examples.
+    const V loss = rule == Rule::perceptron ? ag::nn::perceptron_loss(in, y, ag::nn::Reduction::sum)
+                                            : ag::nn::binary_cross_entropy_with_logits(in, y);
     sgd.zero_grad();
     ag::backward(loss);
     sgd.step();
@@ -69,9 +71,9 @@ struct MlpResult {
 
 inline MlpResult train_mlp(int epochs, float lr, std::uint64_t seed) {
   ag::nn::Generator g(seed);
-  ag::nn::Sequential<float> net{std::make_shared<ag::nn::Linear<float>>(2, 3, ag::nn::Init::xavier, true, g),
+  ag::nn::Sequential<float> net{ag::nn::linear<float>(2, 3, {.init = ag::nn::Init::xavier, .generator = &g}),
                                 ag::nn::sigmoid<float>(),
-                                std::make_shared<ag::nn::Linear<float>>(3, 2, ag::nn::Init::xavier, true, g)};
+                                ag::nn::linear<float>(3, 2, {.init = ag::nn::Init::xavier, .generator = &g})};
   ag::nn::Adam<float> adam(net.parameters(), {.lr = lr});
   const Data data;
   const V x(data.x);
