@@ -1,9 +1,10 @@
 // The backward replay.
 //
-//   1. Gather every node the output was computed from (an explicit stack, not recursion).
+//   1. Walk the graph once from the output (detail/walk.hpp, a loop, not recursion): the nodes it
+//      was computed from through inputs that require grad.
 //   2. Order them by tape position, newest first: each node then comes after all its consumers,
 //      so its gradient is complete when its turn comes.
-//   3. Seed the output and walk the list once. A recorded op's rule turns its output gradient
+//   3. Seed the output and go down the list once. A recorded op's rule turns its output gradient
 //      into input gradients, which the engine sums back to each input's shape and adds to what
 //      that input has received so far. A leaf adds what it received to its `.grad()`.
 //
@@ -22,6 +23,7 @@
 #include <memory>
 #include <thread>
 
+#include "autograd/detail/walk.hpp"
 #include "autograd/grad_mode.hpp"
 #include "autograd/instantiate.hpp"
 #include "autograd/ops.hpp"
@@ -31,94 +33,22 @@ namespace ag {
 
 namespace {
 
-// Node -> its slot in this pass: open addressing with linear probing, at most half full. Cells
-// carry the number of the pass that filled them, so a table is emptied for the next pass by
-// counting one up, not by clearing it.
-class SlotTable {
- public:
-  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
-
-  void start_pass() {
-    count_ = 0;
-    if (++pass_ == 0 || cells_.size() > kKeptCells) {  // a wrapped counter, or a giant graph's table: start afresh
-      cells_.assign(kInitialCells, Cell{});
-      pass_ = 1;
-    }
-  }
-
-  // The slot of `key`, or `fresh` (stored) when the key is new.
-  std::pair<std::uint32_t, bool> insert(const void* key, std::uint32_t fresh) {
-    if (2 * (count_ + 1) > cells_.size()) grow();
-    std::size_t i = home(key);
-    while (cells_[i].pass == pass_) {
-      if (cells_[i].key == key) return {cells_[i].slot, false};
-      i = (i + 1) & (cells_.size() - 1);
-    }
-    cells_[i] = {key, fresh, pass_};
-    ++count_;
-    return {fresh, true};
-  }
-
- private:
-  static constexpr std::size_t kInitialCells = 64, kKeptCells = std::size_t{1} << 16;
-
-  struct Cell {
-    const void* key = nullptr;
-    std::uint32_t slot = kNone;
-    std::uint32_t pass = 0;
-  };
-
-  std::size_t home(const void* key) const {
-    // Fibonacci hashing of the address; nodes are 64-byte aligned, so the low bits say nothing.
-    const auto h = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(key)) * 0x9E3779B97F4A7C15ull;
-    return static_cast<std::size_t>(h >> (64 - std::countr_zero(cells_.size())));
-  }
-
-  void grow() {
-    std::vector<Cell> old = std::move(cells_);
-    cells_.assign(std::max<std::size_t>(kInitialCells, 2 * old.size()), Cell{});
-    count_ = 0;
-    for (const Cell& c : old) {
-      if (c.pass == pass_) insert(c.key, c.slot);
-    }
-  }
-
-  std::vector<Cell> cells_ = std::vector<Cell>(kInitialCells);
-  std::size_t count_ = 0;
-  std::uint32_t pass_ = 0;
-};
-
-// What one pass knows of a node: the variable through which it was reached (a consumer's input, or
-// the root itself; those stay put until the pass ends, so the replay needs no reference counting),
-// where its inputs' slots are listed, and the gradient it has received so far.
-template <class T>
-struct Slot {
-  const Variable<T>* variable;
-  std::uint32_t first_input = 0;  // into Pass::input_slots, one entry per input of the node
-  Variable<T> pending;
-};
-
-// A pass's bookkeeping. Its storage is kept for the thread's next pass (a training loop runs one
-// backward per step), in a stack so that a backward started inside another (by a rule) gets its own.
+// A pass's bookkeeping: the walk of the graph (its nodes, numbered, and their order) and the
+// gradient pending at each node. Its storage is kept for the thread's next pass (a training loop
+// runs one backward per step), in a stack so that a backward started inside another (by a rule)
+// gets its own.
 template <class T>
 struct Pass {
-  SlotTable table;
-  std::vector<Slot<T>> slots;
-  std::vector<std::uint32_t> input_slots;  // SlotTable::kNone for an input that needs no gradient
-  std::vector<std::uint32_t> order;        // slots, newest tape position first
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> by_position;  // scratch of the sort
+  detail::Walk<T> walk;
+  std::vector<Variable<T>> pending;  // by node number
 
   static Pass& acquire() {
     if (depth_ == passes_.size()) passes_.push_back(std::make_unique<Pass>());
-    Pass& p = *passes_[depth_++];
-    p.table.start_pass();
-    return p;
+    return *passes_[depth_++];
   }
   void release() {
-    slots.clear();  // drops what a throwing pass left pending
-    input_slots.clear();
-    order.clear();
-    by_position.clear();
+    pending.clear();  // drops what a throwing pass left pending
+    walk.clear();
     --depth_;
   }
 
@@ -132,49 +62,13 @@ thread_local std::vector<std::unique_ptr<Pass<T>>> Pass<T>::passes_;
 template <class T>
 thread_local std::size_t Pass<T>::depth_ = 0;
 
-// Gathers every variable that `root` depends on through variables that require grad, and the
-// graph's edges as slot numbers.
-template <class T>
-void gather(const Variable<T>& root, Pass<T>& pass) {
-  pass.table.insert(root.node().get(), 0);
-  pass.slots.push_back({&root, 0, {}});
-  for (std::uint32_t next = 0; next < pass.slots.size(); ++next) {
-    pass.slots[next].first_input = static_cast<std::uint32_t>(pass.input_slots.size());
-    for (const Variable<T>& input : pass.slots[next].variable->node()->inputs) {
-      if (!input.requires_grad()) {
-        pass.input_slots.push_back(SlotTable::kNone);
-        continue;
-      }
-      const auto [slot, fresh] = pass.table.insert(input.node().get(), static_cast<std::uint32_t>(pass.slots.size()));
-      if (fresh) pass.slots.push_back({&input, 0, {}});
-      pass.input_slots.push_back(slot);
-    }
-  }
-  // Ops sorted as (position, slot) pairs side by side, so comparisons chase no pointers; leaves
-  // (position 0) go last in any order. A chain, whose breadth-first order already runs down the
-  // tape, needs no sort at all.
-  std::vector<std::pair<std::uint64_t, std::uint32_t>>& by_position = pass.by_position;
-  pass.order.clear();
-  for (std::uint32_t i = 0; i < pass.slots.size(); ++i) {
-    const std::uint64_t position = pass.slots[i].variable->node()->tape_position;
-    if (position != 0) by_position.emplace_back(position, i);
-  }
-  if (!std::is_sorted(by_position.begin(), by_position.end(), std::greater<>())) {
-    std::sort(by_position.begin(), by_position.end(), std::greater<>());
-  }
-  for (const auto& [position, slot] : by_position) pass.order.push_back(slot);
-  for (std::uint32_t i = 0; i < pass.slots.size(); ++i) {
-    if (pass.slots[i].variable->node()->tape_position == 0) pass.order.push_back(i);
-  }
-}
-
 // sum += term. Without a graph to record, and when nobody else holds the running sum, the sum is
 // updated in place instead of allocating a new one for every contribution.
 template <class T>
 void accumulate(Variable<T>& sum, Variable<T> term) {
   if (!sum.defined()) {
     sum = std::move(term);
-  } else if (!grad_enabled() && sum.node().use_count() == 1 && shapes_equal(sum.value(), term.value())) {
+  } else if (!grad_enabled() && detail::Access::use_count(sum) == 1 && shapes_equal(sum.value(), term.value())) {
     sum.mutable_value() += term.value();
   } else {
     sum = add(sum, term);
@@ -200,7 +94,7 @@ class GradLock {
 
 // The rule of `node` reads values that must be the ones it saw when the op ran.
 template <class T>
-void check_versions(const Node<T>& node) {
+void check_versions(const detail::Node<T>& node) {
   const auto changed = [&node](const std::string& what, std::uint32_t now, std::uint32_t saw) {
     throw BackwardError(fmt::format(
         "backward: {} of '{}' (tape position {}) was changed in place after '{}' used it: it is at version {}, "
@@ -260,13 +154,16 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
     Pass<T>& pass;
     ~Release() { pass.release(); }
   } release_on_exit{pass};
-  gather(output, pass);
+  // Only inputs that require grad take part; the walk decides once (a flag flipped since must not).
+  const detail::Walk<T>& walk = pass.walk;
+  pass.walk.gather(output, [](const Variable<T>& input) { return input.requires_grad(); });
+  pass.pending.resize(walk.size());
   std::vector<Variable<T>> results(targets ? targets->size() : 0);
-  pass.slots[0].pending = std::move(seed);
-  for (const std::uint32_t slot : pass.order) {
-    const Variable<T>& v = *pass.slots[slot].variable;
-    Node<T>& node = *v.node();
-    const Variable<T> g = std::move(pass.slots[slot].pending);
+  pass.pending[0] = std::move(seed);
+  for (const std::uint32_t slot : walk.newest_first()) {
+    const Variable<T>& v = walk.variable(slot);
+    detail::Node<T>& node = walk.node(slot);
+    const Variable<T> g = std::move(pass.pending[slot]);
     if (!g.defined()) continue;  // every path from here to the output had a zero gradient
 
     if (targets) {
@@ -295,9 +192,8 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
     }
     for (std::size_t i = 0; i < node.inputs.size() && i < input_grads.size(); ++i) {
       const Variable<T>& input = node.inputs[i];
-      // The gather decided which inputs take part (a flag flipped since must not change that).
-      const std::uint32_t input_slot = pass.input_slots[pass.slots[slot].first_input + i];
-      if (input_slot == SlotTable::kNone || !input_grads[i].defined()) continue;
+      const std::uint32_t input_slot = walk.input(slot, i);
+      if (input_slot == detail::Walk<T>::kNone || !input_grads[i].defined()) continue;
       Variable<T> gi = std::move(input_grads[i]);
       if (!shapes_equal(gi.value(), input.value())) {
         if (!sums_to(gi.shape(), input.shape())) {
@@ -308,13 +204,13 @@ std::vector<Variable<T>> replay(const Variable<T>& output, Variable<T> seed, Bac
         gi = sum_to(gi, input.shape());
       }
       if (anomaly_mode()) check_finite(node.op, "backward", gi.value());
-      accumulate(pass.slots[input_slot].pending, std::move(gi));
+      accumulate(pass.pending[input_slot], std::move(gi));
     }
   }
   if (!options.retain_graph && !options.create_graph) {
     // Oldest first: dropping a node's inputs can free older nodes, never one still to be visited.
-    for (auto it = pass.order.rbegin(); it != pass.order.rend(); ++it) {
-      Node<T>& node = *pass.slots[*it].variable->node();
+    for (auto it = walk.newest_first().rbegin(); it != walk.newest_first().rend(); ++it) {
+      detail::Node<T>& node = walk.node(*it);
       if (node.op == nullptr) continue;
       node.released = true;
       node.rule = nullptr;

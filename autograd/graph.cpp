@@ -3,33 +3,24 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <map>
 
+#include "autograd/detail/walk.hpp"
 #include "autograd/instantiate.hpp"
 
 namespace ag {
 
 namespace {
 
-// Every node reachable from `output`, leaves first then ops in tape order, with a short id each.
+// Every node reachable from `output` through its defined inputs, leaves first, then ops in tape
+// order (the walk's order, reversed).
 template <class T>
-std::vector<const Node<T>*> nodes_of(const Variable<T>& output) {
-  std::vector<const Node<T>*> found, stack{output.node().get()};
-  std::map<const Node<T>*, bool> seen{{output.node().get(), true}};
-  while (!stack.empty()) {
-    const Node<T>* n = stack.back();
-    stack.pop_back();
-    found.push_back(n);
-    for (const Variable<T>& in : n->inputs) {
-      if (!seen[in.node().get()]) {
-        seen[in.node().get()] = true;
-        stack.push_back(in.node().get());
-      }
-    }
-  }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const Node<T>* a, const Node<T>* b) { return a->tape_position < b->tape_position; });
+std::vector<const detail::Node<T>*> nodes_of(const Variable<T>& output) {
+  if (!output.defined()) throw_undefined("graph");
+  detail::Walk<T> walk;
+  walk.gather(output, [](const Variable<T>& input) { return input.defined(); });
+  std::vector<const detail::Node<T>*> found;
+  for (auto it = walk.newest_first().rbegin(); it != walk.newest_first().rend(); ++it) found.push_back(&walk.node(*it));
   return found;
 }
 
@@ -46,10 +37,10 @@ std::string values(const Tensor<T>& t, std::size_t max_values) {
 template <class T>
 std::string to_dot(const Variable<T>& output, std::size_t max_values) {
   const auto nodes = nodes_of(output);
-  std::map<const Node<T>*, std::size_t> id;
-  for (const Node<T>* n : nodes) id.emplace(n, id.size());
+  std::map<const detail::Node<T>*, std::size_t> id;
+  for (const detail::Node<T>* n : nodes) id.emplace(n, id.size());
   std::string out = "digraph autograd {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n";
-  for (const Node<T>* n : nodes) {
+  for (const detail::Node<T>* n : nodes) {
     const std::string shape = shape_str(to_shape(n->value.shape()));
     const std::string value = values(n->value, max_values);
     if (n->op) {
@@ -59,7 +50,7 @@ std::string to_dot(const Variable<T>& output, std::size_t max_values) {
       out += fmt::format("  n{} [shape=box{}, label=\"leaf {}\\n{}{}\"];\n", id[n],
                          n->requires_grad ? ", style=filled, fillcolor=lightblue" : "", shape, value, grad);
     }
-    for (const Variable<T>& in : n->inputs) out += fmt::format("  n{} -> n{};\n", id[in.node().get()], id[n]);
+    for (const Variable<T>& in : n->inputs) out += fmt::format("  n{} -> n{};\n", id[detail::Access::node(in)], id[n]);
   }
   return out + "}\n";
 }
@@ -67,12 +58,12 @@ std::string to_dot(const Variable<T>& output, std::size_t max_values) {
 template <class T>
 std::string graph_table(const Variable<T>& output, std::size_t max_values) {
   const auto nodes = nodes_of(output);
-  std::map<const Node<T>*, std::size_t> id;
-  for (const Node<T>* n : nodes) id.emplace(n, id.size());
+  std::map<const detail::Node<T>*, std::size_t> id;
+  for (const detail::Node<T>* n : nodes) id.emplace(n, id.size());
   std::string out = fmt::format("{:>4}  {:<14} {:<8} {:<8} {:<26} {}\n", "id", "op", "shape", "inputs", "value", "grad");
-  for (const Node<T>* n : nodes) {
+  for (const detail::Node<T>* n : nodes) {
     std::vector<std::size_t> ins;
-    for (const Variable<T>& in : n->inputs) ins.push_back(id[in.node().get()]);
+    for (const Variable<T>& in : n->inputs) ins.push_back(id[detail::Access::node(in)]);
     const std::string op = n->op ? n->op : (n->requires_grad ? "leaf (grad)" : "leaf");
     const std::string grad = n->grad.defined() ? values(n->grad.value(), max_values) : "";
     out += fmt::format("{:>4}  {:<14} {:<8} {:<8} {:<26} {}\n", id[n], op, shape_str(to_shape(n->value.shape())),

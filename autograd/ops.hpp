@@ -1,49 +1,19 @@
-// The op table: every differentiable op of the engine and its derivative.
+// The op table: every op of the engine, with what it computes.
 //
-// g is the gradient arriving at the op's output y; each line gives the gradient sent to each
-// input, before the engine sums it back to that input's shape (broadcasting). Ops marked
-// "composite" are built from the others and need no rule of their own. Each implementation file
-// repeats its rows beside the code, forward and backward side by side.
+// A primitive has a gradient rule of its own, written once, beside its forward, in its file under
+// ops/ (the rule is the lambda handed to record(), tape.hpp). The others are composites: built from
+// primitives, they need no rule. Every binary op broadcasts like numpy and throws ShapeError naming
+// itself and both shapes when its operands cannot be broadcast. `ag::primitives()` lists the
+// primitives' names.
 //
-//   add(a, b)            a: g                    b: g
-//   sub(a, b)            a: g                    b: -g
-//   mul(a, b)            a: g * b                b: g * a
-//   div(a, b)            a: g / b                b: -g * y / b
-//   neg(a)               a: -g
-//   pow(a, b)            a: g * b * a^(b-1)      b: g * y * log(a)
-//   exp(a)               a: g * y
-//   log(a)               a: g / a
-//   sqrt(a)              a: g / (2 y)
-//   abs(a)               a: g * sign(a)          (0 at a = 0)
-//   tanh(a)              a: g * (1 - y^2)
-//   sigmoid(a)           a: g * y * (1 - y)
-//   relu(a)              a: g * [a > 0]
-//   softplus(a)          a: g * sigmoid(a)       (log(1 + e^a), computed without overflow)
-//   log_sigmoid(a)       a: g * sigmoid(-a)      (computed without overflow)
-//   logistic_loss(z, t)  z: g * (sigmoid(z) - t)    t: -g * z   (softplus(z) - t z, the
-//                                                 cross-entropy of sigmoid(z) against t; fused
-//                                                 for stability and speed, see elementwise.cpp)
-//   step(a)              a: 0                    ([a >= 0]: the perceptron's threshold; its
-//                                                 derivative is 0 wherever it exists)
-//   clamp(a, lo, hi)     a: g * [lo <= a <= hi]
-//   where(c, a, b)       a: where(c, g, 0)       b: where(c, 0, g)      (c: no gradient)
-//   gt lt ge le eq ne    no gradient: they return 0/1 constants
-//   matmul(a, b)         a: g b^T                b: a^T g               (transposes folded into
-//                                                 BLAS flags; batched over leading dimensions)
-//   transpose(a, perm)   a: transpose(g, perm^-1)
-//   reshape(a, shape)    a: reshape(g, a.shape)
-//   broadcast_to(a, s)   a: sum_to(g, a.shape)
-//   sum_to(a, s)         a: broadcast_to(g, a.shape)
-//   slice(a, ax, i, j)   a: unslice(g, ...)      (zeros outside the slice)
-//   unslice(g, ...)      g: slice(...)
-//   gather_rows(a, idx)  a: scatter_add_rows(g, idx, rows(a))
-//   scatter_add_rows     g: gather_rows(g, idx)
-//   concat(xs, axis)     x_i: the slice of g that x_i filled
-//   max(a, axes)         a: g * [a == y] / count(a == y)   (ties share the gradient)
-//   sum, mean, stack, logsumexp, log_softmax, softmax, min: composite
-//
-// Every binary op broadcasts like numpy and throws ShapeError naming itself and both shapes
-// when its operands cannot be broadcast.
+// Adding a primitive takes three steps:
+//   1. In its ops/*.cpp: a Primitive constant with its name, the function computing the forward
+//      value and handing it to record() with the rule, and its line in the file's instantiation
+//      macro (AG_INSTANTIATE). A new file also gets its line in autograd/CMakeLists.txt.
+//   2. Declare it here, with a line saying what it computes.
+//   3. Add its gradcheck case (random double inputs, broadcast shapes where it broadcasts, second
+//      order where it is twice differentiable) to the table in tests/ops_gradcheck_test.cpp: until
+//      then that suite fails, naming the primitive that no case checks.
 #pragma once
 
 #include <initializer_list>
@@ -57,37 +27,53 @@ namespace ag {
 template <class T>
 using Scalar = std::type_identity_t<T>;  // a plain number beside a Variable<T>: 2.0 * x
 
-// Arithmetic (ops/arithmetic.cpp)
-template <class T> Variable<T> add(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> sub(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> mul(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> div(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> neg(const Variable<T>& a);
-template <class T> Variable<T> pow(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> pow(const Variable<T>& a, Scalar<T> exponent);
+// Arithmetic (ops/arithmetic.cpp), elementwise with broadcasting.
+template <class T>
+Variable<T> add(const Variable<T>& a, const Variable<T>& b);  // a + b
+template <class T>
+Variable<T> sub(const Variable<T>& a, const Variable<T>& b);  // a - b
+template <class T>
+Variable<T> mul(const Variable<T>& a, const Variable<T>& b);  // a * b
+template <class T>
+Variable<T> div(const Variable<T>& a, const Variable<T>& b);  // a / b
+template <class T>
+Variable<T> neg(const Variable<T>& a);  // -a
+template <class T>
+Variable<T> pow(const Variable<T>& a, const Variable<T>& b);  // a^b
+template <class T>
+Variable<T> pow(const Variable<T>& a, Scalar<T> exponent);  // a^exponent
 
-// Elementwise functions (ops/elementwise.cpp)
+// Elementwise functions (ops/elementwise.cpp).
 template <class T> Variable<T> exp(const Variable<T>& a);
-template <class T> Variable<T> log(const Variable<T>& a);
+template <class T>
+Variable<T> log(const Variable<T>& a);  // natural logarithm
 template <class T> Variable<T> sqrt(const Variable<T>& a);
-template <class T> Variable<T> abs(const Variable<T>& a);
+template <class T>
+Variable<T> abs(const Variable<T>& a);  // gradient 0 at 0, as in PyTorch
 template <class T> Variable<T> tanh(const Variable<T>& a);
-template <class T> Variable<T> sigmoid(const Variable<T>& a);
-template <class T> Variable<T> relu(const Variable<T>& a);
-template <class T> Variable<T> softplus(const Variable<T>& a);
-template <class T> Variable<T> log_sigmoid(const Variable<T>& a);
+template <class T>
+Variable<T> sigmoid(const Variable<T>& a);  // 1 / (1 + e^-a), without overflow
+template <class T>
+Variable<T> relu(const Variable<T>& a);  // max(a, 0); gradient 0 at 0
+template <class T>
+Variable<T> softplus(const Variable<T>& a);  // log(1 + e^a), without overflow
+template <class T>
+Variable<T> log_sigmoid(const Variable<T>& a);  // log(sigmoid(a)), without overflow
+// [a >= 0], the perceptron's threshold; its derivative is 0 wherever it exists.
 template <class T> Variable<T> step(const Variable<T>& a);
+// softplus(z) - t z: the cross-entropy of sigmoid(z) against t, fused for stability and speed.
 template <class T> Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target);
-template <class T> Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi);
+template <class T>
+Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi);  // min(max(a, lo), hi)
 
-// Comparisons and selection (ops/compare.cpp)
+// Comparisons and selection (ops/compare.cpp). Comparisons return 0/1 constants, outside the graph.
 template <class T> Variable<T> gt(const Variable<T>& a, const Variable<T>& b);
 template <class T> Variable<T> ge(const Variable<T>& a, const Variable<T>& b);
 template <class T> Variable<T> lt(const Variable<T>& a, const Variable<T>& b);
 template <class T> Variable<T> le(const Variable<T>& a, const Variable<T>& b);
 template <class T> Variable<T> eq(const Variable<T>& a, const Variable<T>& b);
 template <class T> Variable<T> ne(const Variable<T>& a, const Variable<T>& b);
-// Elementwise `condition != 0 ? a : b`, broadcasting all three.
+// Elementwise `condition != 0 ? a : b`, broadcasting all three; the condition gets no gradient.
 template <class T> Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Variable<T>& b);
 
 // Matrix product (ops/matmul.cpp). 2-D operands multiply as matrices; operands of higher rank
@@ -99,11 +85,13 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a 
 
 // Shapes (ops/shape.cpp). Shapes given to reshape may hold one -1, inferred from the size.
 template <class T> Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape);
-template <class T> Variable<T> flatten(const Variable<T>& a);  // composite: reshape to [size]
+template <class T>
+Variable<T> flatten(const Variable<T>& a);  // composite: reshape to [-1]
 // Permutes the axes; without `perm`, swaps the last two.
 template <class T> Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm = {});
+// numpy's broadcast_to: a repeated along the dimensions that broadcasting it to `shape` adds.
 template <class T> Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape);
-// Sums over the dimensions that broadcasting `shape` up to a.shape() would have added.
+// The adjoint of broadcast_to: a summed over the dimensions that broadcasting `shape` to a's adds.
 template <class T> Variable<T> sum_to(const Variable<T>& a, const Shape& shape);
 // Elements start, start + step, ... < stop along `axis` (negative start/stop count from the end).
 template <class T> Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long step = 1);
@@ -115,7 +103,9 @@ template <class T> Variable<T> gather_rows(const Variable<T>& a, const std::vect
 // The adjoint of gather_rows: `row_count` zero rows, row rows[i] adding a's row i.
 template <class T>
 Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count);
+// The parts joined along an existing axis; they agree on every other dimension.
 template <class T> Variable<T> concat(const std::vector<Variable<T>>& parts, long axis = 0);
+// Composite: the parts, all of one shape, joined along a new axis (reshapes, then concat).
 template <class T> Variable<T> stack(const std::vector<Variable<T>>& parts, long axis = 0);
 // The same from a brace list, whose type is then deduced: ag::concat({a, b}), ag::stack({a, b}, 1).
 template <class T>
@@ -127,15 +117,22 @@ Variable<T> stack(std::initializer_list<Variable<T>> parts, long axis = 0) {
   return stack(std::vector<Variable<T>>(parts), axis);
 }
 
-// Reductions (ops/reduce.cpp). Empty `axes` means all of them.
+// Reductions (ops/reduce.cpp). Empty `axes` means all of them; keepdims keeps them as 1.
+// Composite: sum_to to the kept shape, then a reshape.
 template <class T> Variable<T> sum(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+// Composite: sum / count.
 template <class T> Variable<T> mean(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+// Ties share the gradient equally.
 template <class T> Variable<T> max(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+// Composite: -max(-a).
 template <class T> Variable<T> min(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+// Composite: log(sum(exp(a))), shifted by the max (a constant) so that it does not overflow.
 template <class T>
 Variable<T> logsumexp(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
-template <class T> Variable<T> softmax(const Variable<T>& a, long axis = -1);
-template <class T> Variable<T> log_softmax(const Variable<T>& a, long axis = -1);
+template <class T>
+Variable<T> softmax(const Variable<T>& a, long axis = -1);  // composite: exp(log_softmax(a))
+template <class T>
+Variable<T> log_softmax(const Variable<T>& a, long axis = -1);  // composite: a - logsumexp(a)
 
 // Operators, with plain numbers on either side.
 template <class T> Variable<T> operator+(const Variable<T>& a, const Variable<T>& b) { return add(a, b); }

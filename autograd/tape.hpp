@@ -1,21 +1,44 @@
 // Recording an op on the tape.
 //
-// Every primitive op computes its value, then hands it to `record` with its inputs and its
-// gradient rule. `record` decides whether there is anything to differentiate (grad mode is on
-// and some input requires grad); if so the result becomes a node of the graph at the next tape
-// position, otherwise it is a plain constant and the rule is dropped unused.
+// A primitive is an op with a gradient rule of its own. It computes its value, then hands it to
+// `record` with its Primitive (its name), its inputs and its rule. `record` decides whether there
+// is anything to differentiate (grad mode is on and some input requires grad); if so the result
+// becomes a node of the graph at the next tape position, otherwise it is a plain constant and the
+// rule is dropped unused.
 #pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "autograd/grad_mode.hpp"
 #include "autograd/variable.hpp"
 
-#include <initializer_list>
-#include <stdexcept>
-#include <cstdint>
-#include <utility>
-#include <vector>
-
 namespace ag {
+
+// The name of a primitive, defined once as a constant beside the primitive's code:
+//   const Primitive op_mul("mul");          // ops/arithmetic.cpp, above mul()
+// Constructing one registers its name, so `primitives()` lists every name that record() can write
+// into a node, from the same constants (tests/ops_gradcheck_test.cpp checks that each has a
+// gradient check). Define them at namespace scope, never per call; a name given twice throws.
+class Primitive {
+ public:
+  // The engine's own, which its gradcheck suite must check, or a program's own op.
+  enum class Kind { engine, custom };
+  explicit Primitive(const char* name, Kind kind = Kind::engine);
+  Primitive(const Primitive&) = delete;
+  Primitive& operator=(const Primitive&) = delete;
+  const char* name() const { return name_; }
+
+ private:
+  const char* name_;
+};
+
+// The names of the engine's primitives (Kind::engine), sorted.
+std::vector<std::string> primitives();
 
 // The next tape position. One counter for all threads, so that an op recorded after its inputs
 // (in any thread) always has a later position than theirs.
@@ -57,16 +80,16 @@ bool recording(const Inputs& inputs) {
 
 // Makes `result` the output of `op` on the tape.
 template <class T>
-void attach(Variable<T>& result, const char* op, VariableList<T> inputs, GradRule<T> rule, std::uint32_t read);
+void attach(Variable<T>& result, const Primitive& op, VariableList<T> inputs, GradRule<T> rule, std::uint32_t read);
 
 // The result of an op: a node of the graph when recording, otherwise a constant. The inputs
 // list and the rule are only built in the first case, so that the ops a gradient rule runs
 // under NoGrad pay for neither. `read` says which values the rule reads (reads::all when unsure:
 // a needless check can only refuse a backward, never let a wrong gradient through).
 template <class T, class Inputs, class Rule>
-Variable<T> record(const char* op, Tensor<T> value, const Inputs& inputs, Rule&& rule,
+Variable<T> record(const Primitive& op, Tensor<T> value, const Inputs& inputs, Rule&& rule,
                    std::uint32_t read = reads::all) {
-  if (anomaly_mode()) check_finite(op, "forward", value);
+  if (anomaly_mode()) check_finite(op.name(), "forward", value);
   Variable<T> result(std::move(value));
   if (recording(inputs)) {
     attach(result, op, VariableList<T>(inputs.begin(), inputs.end()), GradRule<T>(std::forward<Rule>(rule)), read);
@@ -75,7 +98,7 @@ Variable<T> record(const char* op, Tensor<T> value, const Inputs& inputs, Rule&&
 }
 
 template <class T, class Rule>
-Variable<T> record(const char* op, Tensor<T> value, std::initializer_list<Variable<T>> inputs, Rule&& rule,
+Variable<T> record(const Primitive& op, Tensor<T> value, std::initializer_list<Variable<T>> inputs, Rule&& rule,
                    std::uint32_t read = reads::all) {
   return record<T, std::initializer_list<Variable<T>>, Rule>(op, std::move(value), inputs, std::forward<Rule>(rule),
                                                              read);

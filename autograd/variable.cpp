@@ -25,12 +25,12 @@ void throw_undefined(const char* what) {
 }
 
 template <class T>
-Node<T>::Node(Tensor<T>&& v) : value(std::move(v)) {
+detail::Node<T>::Node(Tensor<T>&& v) : value(std::move(v)) {
   ++node_count;
 }
 
 template <class T>
-Node<T>::~Node() {
+detail::Node<T>::~Node() {
   --node_count;
   // Freeing a chain node by node would recurse once per node and overflow the stack on a deep
   // graph. Instead the outermost destructor on this thread owns a work list: inner destructors
@@ -49,7 +49,7 @@ Node<T>::~Node() {
 
 template <class T>
 Variable<T>::Variable(Tensor<T> value, bool requires_grad)
-    : node_(std::allocate_shared<Node<T>>(CachingAllocator<Node<T>>(), std::move(value))) {
+    : node_(std::allocate_shared<detail::Node<T>>(CachingAllocator<detail::Node<T>>(), std::move(value))) {
   node_->requires_grad = requires_grad;
 }
 
@@ -69,7 +69,7 @@ bool Variable<T>::requires_grad() const {
 
 template <class T>
 Variable<T>& Variable<T>::set_requires_grad(bool requires_grad) {
-  Node<T>& n = checked("set_requires_grad");
+  detail::Node<T>& n = checked("set_requires_grad");
   if (n.op != nullptr) {
     throw std::logic_error(
         fmt::format("set_requires_grad: only leaves can be marked; this variable is the result of '{}' "
@@ -87,7 +87,7 @@ bool Variable<T>::is_leaf() const {
 
 template <class T>
 const char* Variable<T>::op_name() const {
-  const Node<T>& n = checked("op_name");
+  const detail::Node<T>& n = checked("op_name");
   return n.op ? n.op : "leaf";
 }
 
@@ -119,7 +119,7 @@ Variable<T> Variable<T>::detach() const {
 
 #define AG_VARIABLE(T)        \
   template class Variable<T>; \
-  template struct Node<T>;
+  template struct detail::Node<T>;
 AG_INSTANTIATE(AG_VARIABLE)
 
 }  // namespace ag

@@ -1,18 +1,22 @@
 // Variables and nodes: what the engine records, and how the pieces fit.
 //
-// A Variable is a handle (a shared pointer) to a Node. A node holds
+// A Variable is a handle (a shared pointer) to a node, the engine's own record (detail::Node,
+// below: users go through Variable, never to the node). A node holds
 //   - its value, an evaluated tensor;
 //   - for a leaf that requires grad, the gradient that `backward` accumulates into it;
 //   - for the result of a recorded op: the op's name, its input variables, its gradient rule,
 //     and its position on the tape.
 //
 // The tape. Every op that runs while grad mode is on and with an input that requires grad is
-// recorded as it runs: it gets the next position on the tape (a counter that only grows). An
-// op's inputs exist before the op does, so tape order is already a topological order of the
-// graph, as in Stan Math. `backward(y)` gathers the nodes that y was computed from and replays
-// them in reverse tape order, each node's gradient rule turning the gradient of its output into
-// gradients of its inputs. It is a plain loop: no recursion, no sort of the graph beyond the
-// tape order, so a chain of a million ops is no harder than a chain of ten (backward.cpp).
+// recorded as it runs: its node takes the next position from one counter that only grows (shared
+// by all threads). The tape is these positions, not a list: nothing holds the nodes in order, and
+// each graph is owned by its variables alone (unlike Stan Math's tape, a stack of every node in
+// an arena). An op's inputs exist before the op does, so an op's position is later than its
+// inputs', and position order is a topological order of the graph. `backward(y)` walks the graph
+// from y once to find y's ancestors (detail/walk.hpp), puts them in reverse recording order (a
+// sort of the positions; none for a chain), then replays them in a plain loop, each node's
+// gradient rule turning the gradient of its output into gradients of its inputs: no recursion,
+// so a chain of a million ops is no harder than a chain of ten (backward.cpp).
 //
 // Who owns what. A node owns its inputs, never its consumers, so the graph has no cycles and a
 // step's graph is freed when the last variable referring to it goes away: a training loop that
@@ -65,8 +69,11 @@
 
 namespace ag {
 
+namespace detail {
 template <class T>
 struct Node;
+struct Access;
+}  // namespace detail
 
 // Thrown when a variable is used for what it does not have: the value of an undefined variable
 // (default-constructed, or the grad() of a variable that no backward has reached).
@@ -109,7 +116,6 @@ class Variable {
   // An undefined variable: no value. Used for "no gradient yet".
   Variable() = default;
   explicit Variable(Tensor<T> value, bool requires_grad = false);
-  explicit Variable(std::shared_ptr<Node<T>> node) : node_(std::move(node)) {}
 
   bool defined() const { return node_ != nullptr; }
 
@@ -119,7 +125,7 @@ class Variable {
   // instead of returning a wrong gradient (reading goes through value(), which never does). The
   // bump happens at the call: write through the reference right away, never keep it for later.
   Tensor<T>& mutable_value() {
-    Node<T>& n = checked("mutable_value");
+    detail::Node<T>& n = checked("mutable_value");
     n.version.fetch_add(1, std::memory_order_relaxed);
     return n.value;
   }
@@ -153,18 +159,23 @@ class Variable {
 
   // Identity, not value: whether both handles refer to the same node.
   bool is(const Variable& other) const { return node_ == other.node_; }
-  const std::shared_ptr<Node<T>>& node() const { return node_; }
 
  private:
-  Node<T>& checked(const char* what) const {
+  friend struct detail::Access;
+
+  detail::Node<T>& checked(const char* what) const {
     if (!node_) [[unlikely]]
       throw_undefined(what);
     return *node_;
   }
 
-  std::shared_ptr<Node<T>> node_;
+  std::shared_ptr<detail::Node<T>> node_;
 };
 
+namespace detail {
+
+// The engine's record of a variable. Only the engine's own files (variable.cpp, tape.cpp,
+// backward.cpp, graph.cpp) touch it, through Access.
 template <class T>
 struct Node {
   Tensor<T> value;
@@ -191,6 +202,21 @@ struct Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 };
+
+// How the engine's files reach a variable's node; no part of the public API.
+struct Access {
+  template <class T>
+  static Node<T>* node(const Variable<T>& v) {
+    return v.node_.get();
+  }
+  // How many variables share the node.
+  template <class T>
+  static long use_count(const Variable<T>& v) {
+    return v.node_.use_count();
+  }
+};
+
+}  // namespace detail
 
 // Nodes created minus nodes destroyed on this thread, of every scalar type: a handle for tests
 // that check that a loop's graphs are freed.

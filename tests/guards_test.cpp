@@ -9,6 +9,12 @@
 
 using ag::Tensor;
 using V = ag::Variable<double>;
+
+// Ops of this file's own, with rules of their own.
+const ag::Primitive op_custom("custom", ag::Primitive::Kind::custom);
+const ag::Primitive op_bad_rule("bad_rule", ag::Primitive::Kind::custom);
+const ag::Primitive op_a_times_d("a_times_d", ag::Primitive::Kind::custom);
+const ag::Primitive op_flip("flip", ag::Primitive::Kind::custom);
 using test::contains;
 using test::error_of;
 using test::leaf;
@@ -43,7 +49,7 @@ TEST_CASE("a seed that only broadcasts to the output's shape is refused") {
 TEST_CASE("anomaly mode checks a rule's result, not the ops inside the rule") {
   V x = leaf({1.0, 2.0});
   // A custom op y = x whose rule computes g * (1 / exp(1000)): exp overflows, the gradient is 0.
-  V y = ag::record<double>("custom", Tensor<double>(x.value()), {x}, [](const ag::BackwardContext<double>& c) {
+  V y = ag::record<double>(op_custom, Tensor<double>(x.value()), {x}, [](const ag::BackwardContext<double>& c) {
     const V big = ag::exp(V(Tensor<double>{1000.0}));
     return ag::grads(c.grad / big);
   });
@@ -56,7 +62,7 @@ TEST_CASE("anomaly mode checks a rule's result, not the ops inside the rule") {
 // is reported as that rule's fault, naming the op.
 TEST_CASE("a rule returning a gradient of the wrong shape is named") {
   V x = leaf({1.0, 2.0});
-  V y = ag::record<double>("bad_rule", Tensor<double>(x.value()), {x}, [](const ag::BackwardContext<double>&) {
+  V y = ag::record<double>(op_bad_rule, Tensor<double>(x.value()), {x}, [](const ag::BackwardContext<double>&) {
     return ag::grads(V(Tensor<double>{1.0, 2.0, 3.0}));
   });
   const std::string message = error_of([&] { ag::backward(ag::sum(y)); });
@@ -247,7 +253,7 @@ TEST_CASE("binary_cross_entropy stays finite at probabilities 0 and 1") {
 TEST_CASE("a custom op's fourth input changed in place is caught") {
   V a = leaf({2.0}), b = leaf({1.0}), c = leaf({1.0}), d = leaf({2.0});
   // f(a, b, c, d) = a * d, recorded with the default reads::all.
-  V y = ag::record<double>("a_times_d", Tensor<double>(a.value() * d.value()), std::vector<V>{a, b, c, d},
+  V y = ag::record<double>(op_a_times_d, Tensor<double>(a.value() * d.value()), std::vector<V>{a, b, c, d},
                            [](const ag::BackwardContext<double>& ctx) {
                              return ag::VariableList<double>{ctx.grad * ctx.in[3], V(), V(), ctx.grad * ctx.in[0]};
                            });
@@ -260,7 +266,7 @@ TEST_CASE("a custom op's fourth input changed in place is caught") {
 TEST_CASE("an input that starts requiring grad during the replay is left out of that pass") {
   V x = leaf({1.0});
   V z(Tensor<double>{3.0});  // a constant when the op runs
-  V y = ag::record<double>("flip", Tensor<double>(x.value() * z.value()), {x, z},
+  V y = ag::record<double>(op_flip, Tensor<double>(x.value() * z.value()), {x, z},
                            [z](const ag::BackwardContext<double>& c) mutable {
                              z.set_requires_grad(true);
                              return ag::grads(c.grad * c.in[1], c.grad * c.in[0]);

@@ -1,37 +1,36 @@
-// Arithmetic, broadcasting like numpy. Rules give gradients in the output's shape; the engine
-// sums them back to each input's shape.
+// Arithmetic, broadcasting like numpy.
 //
-//   add(a, b)   a: g          b: g
-//   sub(a, b)   a: g          b: -g
-//   mul(a, b)   a: g * b      b: g * a
-//   div(a, b)   a: g / b      b: -g * y / b
-//   neg(a)      a: -g
-//   pow(a, b)   a: g * b * a^(b-1)      b: g * y * log(a)
+// Each primitive is written once: its Primitive constant, its forward, and its gradient rule, the
+// lambda in the same record() call. A rule gets the gradient g of the output y and returns one
+// gradient per input, in the output's shape; the engine sums each back to its input's shape.
 #include "autograd/ops/common.hpp"
 
 namespace ag {
 
 using detail::elementwise;
 
+const Primitive op_add("add");
 template <class T>
 Variable<T> add(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      "add", elementwise("add", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x + y); }), {a, b},
+      op_add, elementwise("add", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x + y); }), {a, b},
       [](const BackwardContext<T>& c) { return grads(c.grad, c.grad); }, reads::nothing);
 }
 
+const Primitive op_sub("sub");
 template <class T>
 Variable<T> sub(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      "sub", elementwise("sub", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x - y); }), {a, b},
+      op_sub, elementwise("sub", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x - y); }), {a, b},
       [](const BackwardContext<T>& c) { return grads(c.grad, c.needs(1) ? neg(c.grad) : Variable<T>()); },
       reads::nothing);
 }
 
+const Primitive op_mul("mul");
 template <class T>
 Variable<T> mul(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      "mul", elementwise("mul", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x * y); }), {a, b},
+      op_mul, elementwise("mul", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x * y); }), {a, b},
       [](const BackwardContext<T>& c) {
         return grads(c.needs(0) ? mul(c.grad, c.in[1]) : Variable<T>(),
                      c.needs(1) ? mul(c.grad, c.in[0]) : Variable<T>());
@@ -39,10 +38,11 @@ Variable<T> mul(const Variable<T>& a, const Variable<T>& b) {
       reads::input(0) | reads::input(1));
 }
 
+const Primitive op_div("div");
 template <class T>
 Variable<T> div(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      "div", elementwise("div", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x / y); }), {a, b},
+      op_div, elementwise("div", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x / y); }), {a, b},
       [](const BackwardContext<T>& c) {
         return grads(c.needs(0) ? div(c.grad, c.in[1]) : Variable<T>(),
                      c.needs(1) ? neg(div(mul(c.grad, c.out), c.in[1])) : Variable<T>());
@@ -50,17 +50,19 @@ Variable<T> div(const Variable<T>& a, const Variable<T>& b) {
       reads::input(1) | reads::output);
 }
 
+const Primitive op_neg("neg");
 template <class T>
 Variable<T> neg(const Variable<T>& a) {
   return record<T>(
-      "neg", Tensor<T>(-a.value()), {a}, [](const BackwardContext<T>& c) { return grads(neg(c.grad)); },
+      op_neg, Tensor<T>(-a.value()), {a}, [](const BackwardContext<T>& c) { return grads(neg(c.grad)); },
       reads::nothing);
 }
 
+const Primitive op_pow("pow");
 template <class T>
 Variable<T> pow(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      "pow", elementwise("pow", a, b, [](const auto& x, const auto& y) { return Tensor<T>(xt::pow(x, y)); }), {a, b},
+      op_pow, elementwise("pow", a, b, [](const auto& x, const auto& y) { return Tensor<T>(xt::pow(x, y)); }), {a, b},
       [](const BackwardContext<T>& c) {
         const Variable<T>& base = c.in[0];
         const Variable<T>& exponent = c.in[1];

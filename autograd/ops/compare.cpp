@@ -1,7 +1,4 @@
-// Comparisons and selection.
-//
-//   gt lt ge le eq ne   no gradient: 0/1 constants, never part of the graph
-//   where(c, a, b)      a: where(c, g, 0)    b: where(c, 0, g)    c: none
+// Comparisons and selection. Comparisons return 0/1 constants, never part of the graph (no rule).
 #include "autograd/ops/common.hpp"
 
 namespace ag {
@@ -42,6 +39,7 @@ Variable<T> ne(const Variable<T>& a, const Variable<T>& b) {
   return compare("ne", a, b, [](const auto& x, const auto& y) { return xt::not_equal(x, y); });
 }
 
+const Primitive op_where("where");
 template <class T>
 Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Variable<T>& b) {
   detail::check_broadcast("where", condition.value().shape(), a.value().shape());
@@ -50,7 +48,7 @@ Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Vari
   Tensor<T> y = xt::where(xt::not_equal(condition.value(), T(0)), a.value(), b.value());
   // The condition gets no gradient (its rule entry is undefined), whether or not it requires one.
   return record<T>(
-      "where", std::move(y), {condition, a, b},
+      op_where, std::move(y), {condition, a, b},
       [](const BackwardContext<T>& c) {
         const Variable<T> zero = constant<T>(0);
         return grads(Variable<T>(), c.needs(1) ? where(c.in[0], c.grad, zero) : Variable<T>(),

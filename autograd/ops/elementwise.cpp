@@ -1,17 +1,5 @@
-// Elementwise functions. y is the op's output, g the gradient arriving at it.
-//
-//   exp(a)           a: g * y
-//   log(a)           a: g / a
-//   sqrt(a)          a: g / (2 y)
-//   abs(a)           a: g * sign(a)             (0 at a = 0, as in PyTorch)
-//   tanh(a)          a: g * (1 - y^2)
-//   sigmoid(a)       a: g * y * (1 - y)
-//   relu(a)          a: g * [a > 0]             (0 at a = 0)
-//   softplus(a)      a: g * sigmoid(a)
-//   log_sigmoid(a)   a: g * sigmoid(-a)
-//   step(a)          a: 0
-//   logistic_loss(z, t)   z: g * (sigmoid(z) - t)   t: -g * z
-//   clamp(a, lo, hi) a: g * [lo <= a <= hi]
+// Elementwise functions. Each rule is written once, as f(g, x, y) (incoming gradient, input,
+// output) over variables or, without create_graph, over tensors (common.hpp's elementwise_rule).
 //
 // Masks such as [a > 0] are constants of the graph, so every rule here is itself
 // differentiable: second derivatives come out right away from the kinks.
@@ -21,40 +9,44 @@ namespace ag {
 
 using detail::elementwise_rule;
 
+const Primitive op_exp("exp");
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
   return record<T>(
-      "exp", Tensor<T>(xt::exp(a.value())), {a},
+      op_exp, Tensor<T>(xt::exp(a.value())), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y; }));
       },
       reads::output);
 }
 
+const Primitive op_log("log");
 template <class T>
 Variable<T> log(const Variable<T>& a) {
   return record<T>(
-      "log", Tensor<T>(xt::log(a.value())), {a},
+      op_log, Tensor<T>(xt::log(a.value())), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g / x; }));
       },
       reads::input(0));
 }
 
+const Primitive op_sqrt("sqrt");
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
   return record<T>(
-      "sqrt", Tensor<T>(xt::sqrt(a.value())), {a},
+      op_sqrt, Tensor<T>(xt::sqrt(a.value())), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); }));
       },
       reads::output);
 }
 
+const Primitive op_abs("abs");
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
   return record<T>(
-      "abs", Tensor<T>(xt::abs(a.value())), {a},
+      op_abs, Tensor<T>(xt::abs(a.value())), {a},
       [](const BackwardContext<T>& c) {
         return grads(
             elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sign_of(x); }));
@@ -62,31 +54,34 @@ Variable<T> abs(const Variable<T>& a) {
       reads::input(0));
 }
 
+const Primitive op_tanh("tanh");
 template <class T>
 Variable<T> tanh(const Variable<T>& a) {
   return record<T>(
-      "tanh", Tensor<T>(xt::tanh(a.value())), {a},
+      op_tanh, Tensor<T>(xt::tanh(a.value())), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); }));
       },
       reads::output);
 }
 
+const Primitive op_sigmoid("sigmoid");
 template <class T>
 Variable<T> sigmoid(const Variable<T>& a) {
   // 1 / (1 + e^-a) would overflow e^-a for a very negative; sigmoid_of never does.
   return record<T>(
-      "sigmoid", detail::sigmoid_of(a.value()), {a},
+      op_sigmoid, detail::sigmoid_of(a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y * (T(1) - y); }));
       },
       reads::output);
 }
 
+const Primitive op_relu("relu");
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
   return record<T>(
-      "relu", Tensor<T>(xt::maximum(a.value(), T(0))), {a},
+      op_relu, Tensor<T>(xt::maximum(a.value(), T(0))), {a},
       [](const BackwardContext<T>& c) {
         return grads(
             elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::positive(x); }));
@@ -94,13 +89,14 @@ Variable<T> relu(const Variable<T>& a) {
       reads::input(0));
 }
 
+const Primitive op_softplus("softplus");
 template <class T>
 Variable<T> softplus(const Variable<T>& a) {
   // log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for large a, no lost digits for small.
   const Tensor<T>& v = a.value();
   Tensor<T> y = xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)));
   return record<T>(
-      "softplus", std::move(y), {a},
+      op_softplus, std::move(y), {a},
       [](const BackwardContext<T>& c) {
         return grads(
             elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(x); }));
@@ -108,13 +104,14 @@ Variable<T> softplus(const Variable<T>& a) {
       reads::input(0));
 }
 
+const Primitive op_log_sigmoid("log_sigmoid");
 template <class T>
 Variable<T> log_sigmoid(const Variable<T>& a) {
   // log(sigmoid(a)) = -softplus(-a) = min(a, 0) - log1p(e^-|a|).
   const Tensor<T>& v = a.value();
   Tensor<T> y = xt::minimum(v, T(0)) - xt::log1p(xt::exp(-xt::abs(v)));
   return record<T>(
-      "log_sigmoid", std::move(y), {a},
+      op_log_sigmoid, std::move(y), {a},
       [](const BackwardContext<T>& c) {
         return grads(
             elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sigmoid_of(-x); }));
@@ -122,15 +119,17 @@ Variable<T> log_sigmoid(const Variable<T>& a) {
       reads::input(0));
 }
 
+const Primitive op_step("step");
 template <class T>
 Variable<T> step(const Variable<T>& a) {
   // The threshold unit: recorded so that it sits in the graph like any activation, with the
   // derivative it has almost everywhere, 0. Learning through it takes the perceptron rule.
   return record<T>(
-      "step", Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
+      op_step, Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
       [](const BackwardContext<T>&) { return grads(Variable<T>()); }, reads::nothing);
 }
 
+const Primitive op_logistic_loss("logistic_loss");
 template <class T>
 Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target) {
   // softplus(z) - t z: -t log(sigmoid(z)) - (1 - t) log(1 - sigmoid(z)), elementwise, without
@@ -140,7 +139,7 @@ Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target) {
     return xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x))) - t * x;
   });
   return record<T>(
-      "logistic_loss", std::move(y), {z, target},
+      op_logistic_loss, std::move(y), {z, target},
       [](const BackwardContext<T>& c) {
         Variable<T> dz, dt;
         if (c.needs(0)) {
@@ -154,11 +153,12 @@ Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target) {
       reads::input(0) | reads::input(1));
 }
 
+const Primitive op_clamp("clamp");
 template <class T>
 Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
   if (lo > hi) throw std::invalid_argument("clamp: lo is greater than hi");
   return record<T>(
-      "clamp", Tensor<T>(xt::clip(a.value(), lo, hi)), {a},
+      op_clamp, Tensor<T>(xt::clip(a.value(), lo, hi)), {a},
       [lo, hi](const BackwardContext<T>& c) {
         return grads(elementwise_rule(
             c, [lo, hi](const auto& g, const auto& x, const auto&) { return g * detail::within(x, T(lo), T(hi)); }));

@@ -1,10 +1,6 @@
-// Matrix product through BLAS. With A' = transpose_a ? A^T : A and likewise B', y = A' B' and
-//
-//   dA = transpose_a ? B' g^T : g B'^T       -> matmul(b, g, tb, true) / matmul(g, b, false, !tb)
-//   dB = transpose_b ? g^T A' : A'^T g       -> matmul(g, a, true, ta) / matmul(a, g, !ta, false)
-//
-// so a transpose is a BLAS flag, never a copy, in the forward and in the backward alike.
-// Leading (batch) dimensions broadcast; the engine sums each gradient back to its operand.
+// Matrix product through BLAS: a transpose is a BLAS flag, never a copy, in the forward and in the
+// backward alike. Leading (batch) dimensions broadcast; the engine sums each gradient back to its
+// operand.
 #include <cblas.h>
 #include <fmt/format.h>
 
@@ -99,6 +95,7 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool 
 
 }  // namespace
 
+const Primitive op_matmul("matmul");
 template <class T>
 Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a, bool transpose_b) {
   if (a.ndim() == 0 || b.ndim() == 0) {
@@ -121,7 +118,9 @@ Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a,
     return reshape(y, shape);
   }
   return record<T>(
-      "matmul", batched_product(a.value(), b.value(), transpose_a, transpose_b), {a, b},
+      op_matmul, batched_product(a.value(), b.value(), transpose_a, transpose_b), {a, b},
+      // y = A' B', with A' = A^T when transpose_a (and B' likewise): dA' = g B'^T and dB' = A'^T g,
+      // each transposed back when its operand was, the transposes passed on as flags.
       [transpose_a, transpose_b](const BackwardContext<T>& c) {
         const Variable<T>&A = c.in[0], &B = c.in[1], &g = c.grad;
         const bool ta = transpose_a, tb = transpose_b;

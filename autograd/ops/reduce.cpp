@@ -1,13 +1,7 @@
-// Reductions.
-//
-//   max(a, axes)      a: g * [a == y] / count(a == y)   (ties share the gradient equally)
-//   sum               composite: sum_to (keeping reduced axes as 1) then reshape
-//   mean              composite: sum / count
-//   min               composite: -max(-a)
-//   logsumexp         composite: m + log(sum(exp(a - m))), m = max(a) held constant: no overflow,
-//                     and the gradient is softmax(a) exactly since m cancels
-//   log_softmax       composite: a - logsumexp(a)
-//   softmax           composite: exp(log_softmax(a))
+// Reductions. max is the one primitive here; the others are composites of the engine's ops and
+// need no rule of their own: sum is sum_to then reshape, mean is sum / count, min is -max(-a),
+// logsumexp shifts by a constant max (no overflow; m cancels from the gradient), log_softmax is
+// a - logsumexp(a), softmax is exp(log_softmax(a)).
 #include "autograd/ops/common.hpp"
 
 #include <fmt/format.h>
@@ -60,6 +54,7 @@ Variable<T> mean(const Variable<T>& a, const std::vector<long>& axes, bool keepd
   return div(sum(a, axes, keepdims), constant<T>(static_cast<T>(count)));
 }
 
+const Primitive op_max("max");
 template <class T>
 Variable<T> max(const Variable<T>& a, const std::vector<long>& axes, bool keepdims) {
   const std::vector<std::size_t> ax = normalize_axes("max", axes, a.ndim());
@@ -70,8 +65,8 @@ Variable<T> max(const Variable<T>& a, const std::vector<long>& axes, bool keepdi
   Tensor<T> y = detail::reduce_to(a.value(), kept, -std::numeric_limits<T>::infinity(),
                                   [](T acc, T x) { return x > acc || std::isnan(x) ? x : acc; });
   Variable<T> m = record<T>(
-      "max", std::move(y), {a},
-      [](const BackwardContext<T>& c) {
+      op_max, std::move(y), {a},
+      [](const BackwardContext<T>& c) {  // g * [a == y] / count(a == y): ties share the gradient
         const Variable<T> winners = eq(c.in[0], c.out);
         const Variable<T> count = sum_to(winners, c.out.shape());
         return grads(mul(div(c.grad, count), winners));

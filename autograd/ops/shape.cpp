@@ -1,17 +1,6 @@
-// Ops that move elements without changing them.
-//
-//   reshape(a, s)          a: reshape(g, a.shape)
-//   transpose(a, perm)     a: transpose(g, perm^-1)
-//   broadcast_to(a, s)     a: sum_to(g, a.shape)
-//   sum_to(a, s)           a: broadcast_to(g, a.shape)
-//   slice(a, ...)          a: unslice(g, a.shape, ...)
-//   unslice(a, s, ...)     a: slice(g, ...)
-//   gather_rows(a, idx)    a: scatter_add_rows(g, idx, rows(a))
-//   scatter_add_rows(a, idx, n)   a: gather_rows(g, idx)
-//   concat(xs, axis)       x_i: slice(g, axis, offset_i, offset_i + size_i)
-//   flatten, stack: composite (reshape, concat)
-//
-// Each pair of adjoints is the other's gradient, so all of these differentiate any number of times.
+// Ops that move elements without changing them. They come in pairs of adjoints (slice and
+// unslice, gather_rows and scatter_add_rows, broadcast_to and sum_to), each the other's gradient,
+// so all of these differentiate any number of times. flatten and stack are composites.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -116,13 +105,14 @@ void check_rows(const char* op, const std::vector<std::size_t>& rows, std::size_
 
 }  // namespace
 
+const Primitive op_reshape("reshape");
 template <class T>
 Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape) {
   const Shape target = resolve_reshape(a.shape(), shape);
   Tensor<T> y = a.value();
   y.reshape(target);
   return record<T>(
-      "reshape", std::move(y), {a},
+      op_reshape, std::move(y), {a},
       [](const BackwardContext<T>& c) { return grads(reshape(c.grad, as_long(c.in[0].shape()))); }, reads::nothing);
 }
 
@@ -131,6 +121,7 @@ Variable<T> flatten(const Variable<T>& a) {
   return reshape(a, {-1});
 }
 
+const Primitive op_transpose("transpose");
 template <class T>
 Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm_in) {
   std::vector<std::size_t> perm = perm_in;
@@ -151,10 +142,11 @@ Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm
   std::vector<std::size_t> inverse(n);
   for (std::size_t i = 0; i < n; ++i) inverse[perm[i]] = i;
   return record<T>(
-      "transpose", Tensor<T>(xt::transpose(a.value(), perm)), {a},
+      op_transpose, Tensor<T>(xt::transpose(a.value(), perm)), {a},
       [inverse](const BackwardContext<T>& c) { return grads(transpose(c.grad, inverse)); }, reads::nothing);
 }
 
+const Primitive op_broadcast_to("broadcast_to");
 template <class T>
 Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
   if (a.shape() == shape) return a;
@@ -163,10 +155,11 @@ Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
   }
   element_count(shape);  // before xtensor multiplies the dimensions unchecked
   return record<T>(
-      "broadcast_to", Tensor<T>(xt::broadcast(a.value(), shape)), {a},
+      op_broadcast_to, Tensor<T>(xt::broadcast(a.value(), shape)), {a},
       [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
+const Primitive op_sum_to("sum_to");
 template <class T>
 Variable<T> sum_to(const Variable<T>& a, const Shape& shape) {
   const Shape from = a.shape();
@@ -176,10 +169,11 @@ Variable<T> sum_to(const Variable<T>& a, const Shape& shape) {
   }
   Tensor<T> y = detail::sum_reduce(a.value(), shape);
   return record<T>(
-      "sum_to", std::move(y), {a},
+      op_sum_to, std::move(y), {a},
       [](const BackwardContext<T>& c) { return grads(broadcast_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
+const Primitive op_slice("slice");
 template <class T>
 Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long step) {
   const AxisRange r = resolve_range("slice", a.shape(), axis, start, stop, step);
@@ -188,7 +182,7 @@ Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long s
   Tensor<T> y = uninitialized<T>(shape);
   copy_range(AxisBlocks(a.shape(), r.axis), r, a.value().data(), y.data(), false);
   return record<T>(
-      "slice", std::move(y), {a},
+      op_slice, std::move(y), {a},
       [r](const BackwardContext<T>& c) {
         return grads(unslice(c.grad, c.in[0].shape(), static_cast<long>(r.axis), static_cast<long>(r.start),
                              range_stop(r), r.step));
@@ -196,6 +190,7 @@ Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long s
       reads::nothing);
 }
 
+const Primitive op_unslice("unslice");
 template <class T>
 Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long start, long stop, long step) {
   const AxisRange r = resolve_range("unslice", shape, axis, start, stop, step);
@@ -208,13 +203,14 @@ Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long st
   Tensor<T> y = full<T>(shape, T(0));
   copy_range(AxisBlocks(shape, r.axis), r, a.value().data(), y.data(), true);
   return record<T>(
-      "unslice", std::move(y), {a},
+      op_unslice, std::move(y), {a},
       [r](const BackwardContext<T>& c) {
         return grads(slice(c.grad, static_cast<long>(r.axis), static_cast<long>(r.start), range_stop(r), r.step));
       },
       reads::nothing);
 }
 
+const Primitive op_gather_rows("gather_rows");
 template <class T>
 Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows) {
   if (a.ndim() == 0) throw ShapeError("gather_rows: cannot gather rows of a 0-d tensor");
@@ -228,11 +224,12 @@ Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& ro
     std::copy_n(a.value().data() + rows[i] * width, width, y.data() + i * width);
   }
   return record<T>(
-      "gather_rows", std::move(y), {a},
+      op_gather_rows, std::move(y), {a},
       [rows, row_count](const BackwardContext<T>& c) { return grads(scatter_add_rows(c.grad, rows, row_count)); },
       reads::nothing);
 }
 
+const Primitive op_scatter_add_rows("scatter_add_rows");
 template <class T>
 Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count) {
   if (a.ndim() == 0 || a.shape()[0] != rows.size()) {
@@ -250,10 +247,11 @@ Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t
     for (std::size_t k = 0; k < width; ++k) to[k] += from[k];
   }
   return record<T>(
-      "scatter_add_rows", std::move(y), {a},
+      op_scatter_add_rows, std::move(y), {a},
       [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); }, reads::nothing);
 }
 
+const Primitive op_concat("concat");
 template <class T>
 Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
   if (parts.empty()) throw ShapeError("concat: no tensors to concatenate");
@@ -280,7 +278,7 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
   }
   offsets.push_back(static_cast<long>(shape[ax]));
   return record<T>(
-      "concat", std::move(y), parts,
+      op_concat, std::move(y), parts,
       [offsets, ax](const BackwardContext<T>& c) {
         VariableList<T> out(c.in.size());
         for (std::size_t i = 0; i < c.in.size(); ++i) {
