@@ -1,7 +1,10 @@
+// This engine's side of the benchmark (workloads.hpp).
 #include "workloads.hpp"
 
 #include <autograd/autograd.hpp>
 #include <nn/nn.hpp>
+
+#include <cblas.h>
 
 #include <random>
 
@@ -34,9 +37,7 @@ void sgd(std::vector<V>& params, float lr) {
   }
 }
 
-}  // namespace
-
-Workload course_step_autograd() {
+Workload course_step() {
   auto params = std::make_shared<std::vector<V>>(std::vector<V>{
       V(T{{0.5f, -1.0f}, {1.5f, -2.0f}}, true), V(T{{1.0f, -1.0f}, {3.0f, -4.0f}}, true), V(column({1.0f, -3.0f}), true)});
   const V x(T{{2.0f, -1.0f}}), y(column({1.0f}));
@@ -52,7 +53,7 @@ Workload course_step_autograd() {
           1};
 }
 
-Workload scalar_chain_autograd(int ops) {
+Workload scalar_chain(int ops) {
   const V x(T(1.0f), true), w(T(0.999f), true), b(T(0.001f), true);
   return {[=] {
             V y = x;
@@ -63,7 +64,7 @@ Workload scalar_chain_autograd(int ops) {
           static_cast<double>(ops)};
 }
 
-Workload mlp_step_autograd(int batch) {
+Workload mlp_sgd_step(int batch) {
   std::mt19937 rng(7);
   auto params = std::make_shared<std::vector<V>>();
   const int sizes[] = {784, 256, 128, 10};
@@ -89,8 +90,6 @@ Workload mlp_step_autograd(int batch) {
           1};
 }
 
-namespace {
-
 struct Mlp : ag::nn::Module<float> {
   std::shared_ptr<ag::nn::Linear<float>> fc1, fc2, fc3;
   explicit Mlp(ag::nn::Generator& g) {
@@ -109,9 +108,7 @@ void adam_step(Mlp& model, ag::nn::Adam<float>& adam, const V& x, const std::vec
   adam.step();
 }
 
-}  // namespace
-
-Workload mlp_adam_step_autograd(int batch) {
+Workload mlp_adam_step(int batch) {
   auto generator = std::make_shared<ag::nn::Generator>(7);
   auto model = std::make_shared<Mlp>(*generator);
   auto adam = std::make_shared<ag::nn::Adam<float>>(model->parameters(), ag::nn::AdamOptions{.lr = 1e-3});
@@ -123,7 +120,20 @@ Workload mlp_adam_step_autograd(int batch) {
   return {[generator, model, adam, x, labels] { adam_step(*model, *adam, x, labels); }, 1};
 }
 
-void mlp_epoch_autograd(const float* images, const std::size_t* labels, std::size_t count) {
+Workload sgemm(int n) {
+  auto a = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.5f);
+  auto b = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.25f);
+  auto c = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n);
+  return {[=] {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a->data(), n, b->data(), n, 0.0f,
+                        c->data(), n);
+          },
+          1};
+}
+
+}  // namespace
+
+void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
   ag::nn::Generator generator(7);
   Mlp model(generator);
   ag::nn::Adam<float> adam(model.parameters(), {.lr = 1e-3});
@@ -138,6 +148,31 @@ void mlp_epoch_autograd(const float* images, const std::size_t* labels, std::siz
     }
     adam_step(model, adam, V(std::move(x)), y);
   }
+}
+
+const char* engine_name() { return "autograd"; }
+
+void set_threads(int threads) { openblas_set_num_threads(threads); }
+
+std::string blas_threading() {
+  switch (openblas_get_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthread";
+    case 2: return "openmp";
+    default: return "unknown";
+  }
+}
+
+std::vector<NamedWorkload> workloads() {
+  return {
+      {"course_step", [] { return course_step(); }},
+      {"scalar_chain_1000_per_op", [] { return scalar_chain(1000); }},
+      {"mlp_sgd_step_batch64", [] { return mlp_sgd_step(64); }},
+      {"mlp_sgd_step_batch256", [] { return mlp_sgd_step(256); }},
+      {"mlp_adam_step_batch64", [] { return mlp_adam_step(64); }},
+      {"mlp_adam_step_batch256", [] { return mlp_adam_step(256); }},
+      {"sgemm_1024", [] { return sgemm(1024); }},
+  };
 }
 
 }  // namespace bench

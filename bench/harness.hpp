@@ -1,21 +1,21 @@
-// A small timing harness: the median of several rounds, each long enough to swamp the clock.
-//
-// The machines are shared and noisy, so figures are compared as ratios between engines measured
-// in the same process run, never as absolute times across runs.
+// Timing one workload in one process: a warm-up, then several rounds, each long enough to swamp
+// the clock. The rounds are returned as they are; the driver (compare.cpp) takes medians and
+// spreads over the rounds of several processes.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <functional>
-#include <string>
 #include <vector>
 
 namespace bench {
 
-// Nanoseconds per call of `work`: the median over `rounds` rounds of at least `round_seconds` each.
-inline double median_ns(const std::function<void()>& work, int rounds = 7, double round_seconds = 0.15) {
+// Nanoseconds per call of `work` in each of `rounds` rounds of at least `round_seconds`.
+inline std::vector<double> round_ns(const std::function<void()>& work, int rounds, double round_seconds) {
   using clock = std::chrono::steady_clock;
-  work();  // warm up: first-touch allocations, BLAS buffers, caches
+  // Warm up for a round's time: first-touch allocations, BLAS buffers, thread pools, caches.
+  for (const auto start = clock::now(); std::chrono::duration<double>(clock::now() - start).count() < round_seconds;) {
+    work();
+  }
   std::vector<double> per_call;
   for (int r = 0; r < rounds; ++r) {
     long calls = 0;
@@ -28,8 +28,14 @@ inline double median_ns(const std::function<void()>& work, int rounds = 7, doubl
     } while (elapsed.count() < round_seconds);
     per_call.push_back(elapsed.count() * 1e9 / static_cast<double>(calls));
   }
-  std::nth_element(per_call.begin(), per_call.begin() + rounds / 2, per_call.end());
-  return per_call[static_cast<std::size_t>(rounds / 2)];
+  return per_call;
+}
+
+// Seconds that one call of `work` takes.
+inline double seconds_of(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace bench

@@ -1,7 +1,14 @@
-// The libtorch twins of autograd_workloads.cpp: the same computations, as a libtorch user writes them.
+// libtorch's side of the benchmark (workloads.hpp): the twins of autograd_workloads.cpp, the same
+// computations as a libtorch user writes them. Compiled at the C++ standard libtorch was built for.
 #include "workloads.hpp"
 
 #include <torch/torch.h>
+
+#include <string>
+
+// OpenBLAS's own report of its threading; libtorch links OpenBLAS, so the symbol is there.
+extern "C" int openblas_get_parallel();
+extern "C" void openblas_set_num_threads(int);
 
 namespace bench {
 
@@ -15,12 +22,7 @@ void sgd(std::vector<torch::Tensor>& params, double lr) {
   }
 }
 
-}  // namespace
-
-bool torch_available() { return true; }
-void torch_set_threads(int threads) { torch::set_num_threads(threads); }
-
-Workload course_step_torch() {
+Workload course_step() {
   auto params = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{
       torch::tensor({{0.5f, -1.0f}, {1.5f, -2.0f}}).requires_grad_(),
       torch::tensor({{1.0f, -1.0f}, {3.0f, -4.0f}}).requires_grad_(), torch::tensor({{1.0f}, {-3.0f}}).requires_grad_()});
@@ -35,7 +37,7 @@ Workload course_step_torch() {
           1};
 }
 
-Workload scalar_chain_torch(int ops) {
+Workload scalar_chain(int ops) {
   const auto x = torch::tensor(1.0f).requires_grad_(), w = torch::tensor(0.999f).requires_grad_(),
              b = torch::tensor(0.001f).requires_grad_();
   return {[=] {
@@ -47,7 +49,7 @@ Workload scalar_chain_torch(int ops) {
           static_cast<double>(ops)};
 }
 
-Workload mlp_step_torch(int batch) {
+Workload mlp_sgd_step(int batch) {
   torch::manual_seed(7);
   auto params = std::make_shared<std::vector<torch::Tensor>>();
   const int sizes[] = {784, 256, 128, 10};
@@ -69,8 +71,6 @@ Workload mlp_step_torch(int batch) {
           1};
 }
 
-namespace {
-
 struct TorchMlp : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
   TorchMlp() {
@@ -88,9 +88,7 @@ void torch_adam_step(TorchMlp& model, torch::optim::Adam& adam, const torch::Ten
   adam.step();
 }
 
-}  // namespace
-
-Workload mlp_adam_step_torch(int batch) {
+Workload mlp_adam_step(int batch) {
   torch::manual_seed(7);
   auto model = std::make_shared<TorchMlp>();
   auto adam = std::make_shared<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
@@ -99,7 +97,9 @@ Workload mlp_adam_step_torch(int batch) {
   return {[model, adam, x, labels] { torch_adam_step(*model, *adam, x, labels); }, 1};
 }
 
-void mlp_epoch_torch(const float* images, const std::size_t* labels, std::size_t count) {
+}  // namespace
+
+void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
   torch::manual_seed(7);
   TorchMlp model;
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
@@ -111,6 +111,35 @@ void mlp_epoch_torch(const float* images, const std::size_t* labels, std::size_t
     const auto rows = order.slice(0, begin, std::min<long>(begin + 64, static_cast<long>(count)));
     torch_adam_step(model, adam, all_images.index_select(0, rows), all_labels.index_select(0, rows));
   }
+}
+
+const char* engine_name() { return "libtorch"; }
+
+// torch::set_num_threads sizes libtorch's own pool; OpenBLAS is told separately (it does not
+// follow), as a user who wants N threads must.
+void set_threads(int threads) {
+  torch::set_num_threads(threads);
+  openblas_set_num_threads(threads);
+}
+
+std::string blas_threading() {
+  switch (openblas_get_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthread";
+    case 2: return "openmp";
+    default: return "unknown";
+  }
+}
+
+std::vector<NamedWorkload> workloads() {
+  return {
+      {"course_step", [] { return course_step(); }},
+      {"scalar_chain_1000_per_op", [] { return scalar_chain(1000); }},
+      {"mlp_sgd_step_batch64", [] { return mlp_sgd_step(64); }},
+      {"mlp_sgd_step_batch256", [] { return mlp_sgd_step(256); }},
+      {"mlp_adam_step_batch64", [] { return mlp_adam_step(64); }},
+      {"mlp_adam_step_batch256", [] { return mlp_adam_step(256); }},
+  };
 }
 
 }  // namespace bench

@@ -4,8 +4,12 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <autograd/parallel.hpp>
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
+
+#include <array>
 
 namespace ag::nn {
 
@@ -41,6 +45,20 @@ void require_shape(const char* optimizer, std::size_t i, const Variable<T>& p, c
   }
 }
 
+// Calls update(view) on consecutive blocks of `n` elements, where view(t) is the block of tensor
+// t as a 1-D xtensor expression: the threads split the elements, and each thread's passes over a
+// block (Adam makes three) stay in its cache instead of streaming whole parameters three times.
+template <class Update>
+void for_blocks(std::size_t n, std::size_t tensors, Update update) {
+  constexpr std::size_t kBlock = 2048;
+  detail::parallel_ranges(n, n * tensors, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t b = begin; b < end; b += kBlock) {
+      const std::size_t len = std::min(kBlock, end - b);
+      update([b, len](auto& t) { return xt::adapt(t.data() + b, len, xt::no_ownership(), std::array<std::size_t, 1>{len}); });
+    }
+  });
+}
+
 }  // namespace
 
 template <class T>
@@ -65,23 +83,29 @@ void SGD<T>::step() {
     if (!p.grad().defined()) continue;
     require_shape("SGD", i, p, velocity_[i]);
     // noalias: each element only reads itself, so xtensor need not evaluate into a temporary first.
+    Tensor<T>& w = p.mutable_value();
     const Tensor<T>& grad = p.grad().value();
-    if (decay == 0 && mu == 0) {
-      xt::noalias(p.mutable_value()) -= lr * grad;
-      continue;
-    }
-    const Tensor<T> g = grad + decay * p.value();
-    if (mu == 0) {
-      xt::noalias(p.mutable_value()) -= lr * g;
-      continue;
-    }
     Tensor<T>& v = velocity_[i];
-    xt::noalias(v) = mu * v + g;
-    if (options_.nesterov) {
-      xt::noalias(p.mutable_value()) -= lr * (g + mu * v);
-    } else {
-      xt::noalias(p.mutable_value()) -= lr * v;
-    }
+    const bool nesterov = options_.nesterov;
+    for_blocks(w.size(), mu == 0 ? 2 : 3, [&](auto view) {
+      auto W = view(w);
+      const auto G = view(grad);
+      if (mu == 0) {
+        if (decay == 0) {
+          xt::noalias(W) -= lr * G;
+        } else {
+          xt::noalias(W) -= lr * (G + decay * W);
+        }
+        return;
+      }
+      auto V = view(v);
+      xt::noalias(V) = mu * V + (G + decay * W);
+      if (nesterov) {
+        xt::noalias(W) -= lr * (G + decay * W + mu * V);
+      } else {
+        xt::noalias(W) -= lr * V;
+      }
+    });
   }
 }
 
@@ -114,20 +138,25 @@ void Adam<T>::step() {
     require_shape("Adam", i, p, first_[i]);
     Tensor<T>& w = p.mutable_value();
     const Tensor<T>& grad = p.grad().value();
-    if (decay != 0 && options_.decoupled) xt::noalias(w) *= T(1) - lr * decay;
-    const bool coupled = decay != 0 && !options_.decoupled;
     Tensor<T>& m = first_[i];
     Tensor<T>& s = second_[i];
-    // noalias: each element only reads itself, so xtensor need not evaluate into a temporary first.
-    if (coupled) {
-      const Tensor<T> g = grad + decay * w;
-      xt::noalias(m) = b1 * m + (T(1) - b1) * g;
-      xt::noalias(s) = b2 * s + (T(1) - b2) * g * g;
-    } else {
-      xt::noalias(m) = b1 * m + (T(1) - b1) * grad;
-      xt::noalias(s) = b2 * s + (T(1) - b2) * grad * grad;
-    }
-    xt::noalias(w) -= lr * (m / correction1) / (xt::sqrt(s / correction2) + eps);
+    // Decoupled decay (AdamW) shrinks the weight before the step; coupled decay adds decay * w to
+    // the gradient. noalias: each element only reads itself, so no temporary is needed.
+    const T shrink = decay != 0 && options_.decoupled ? T(1) - lr * decay : T(1);
+    const T coupled = decay != 0 && !options_.decoupled ? decay : T(0);
+    for_blocks(w.size(), 4, [&](auto view) {
+      auto W = view(w), M = view(m), S = view(s);
+      const auto G = view(grad);
+      if (shrink != T(1)) xt::noalias(W) *= shrink;
+      if (coupled != T(0)) {
+        xt::noalias(M) = b1 * M + (T(1) - b1) * (G + coupled * W);
+        xt::noalias(S) = b2 * S + (T(1) - b2) * (G + coupled * W) * (G + coupled * W);
+      } else {
+        xt::noalias(M) = b1 * M + (T(1) - b1) * G;
+        xt::noalias(S) = b2 * S + (T(1) - b2) * G * G;
+      }
+      xt::noalias(W) -= lr * (M / correction1) / (xt::sqrt(S / correction2) + eps);
+    });
   }
 }
 

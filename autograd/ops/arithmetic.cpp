@@ -13,7 +13,7 @@ const Primitive op_add("add");
 template <class T>
 Variable<T> add(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      op_add, elementwise("add", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x + y); }), {a, b},
+      op_add, elementwise("add", a, b, [](const auto& x, const auto& y) { return x + y; }), {a, b},
       [](const BackwardContext<T>& c) { return grads(c.grad, c.grad); }, reads::nothing);
 }
 
@@ -21,7 +21,7 @@ const Primitive op_sub("sub");
 template <class T>
 Variable<T> sub(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      op_sub, elementwise("sub", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x - y); }), {a, b},
+      op_sub, elementwise("sub", a, b, [](const auto& x, const auto& y) { return x - y; }), {a, b},
       [](const BackwardContext<T>& c) { return grads(c.grad, c.needs(1) ? neg(c.grad) : Variable<T>()); },
       reads::nothing);
 }
@@ -30,7 +30,7 @@ const Primitive op_mul("mul");
 template <class T>
 Variable<T> mul(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      op_mul, elementwise("mul", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x * y); }), {a, b},
+      op_mul, elementwise("mul", a, b, [](const auto& x, const auto& y) { return x * y; }), {a, b},
       [](const BackwardContext<T>& c) {
         return grads(c.needs(0) ? mul(c.grad, c.in[1]) : Variable<T>(),
                      c.needs(1) ? mul(c.grad, c.in[0]) : Variable<T>());
@@ -42,7 +42,7 @@ const Primitive op_div("div");
 template <class T>
 Variable<T> div(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      op_div, elementwise("div", a, b, [](const auto& x, const auto& y) { return Tensor<T>(x / y); }), {a, b},
+      op_div, elementwise("div", a, b, [](const auto& x, const auto& y) { return x / y; }), {a, b},
       [](const BackwardContext<T>& c) {
         return grads(c.needs(0) ? div(c.grad, c.in[1]) : Variable<T>(),
                      c.needs(1) ? neg(div(mul(c.grad, c.out), c.in[1])) : Variable<T>());
@@ -54,7 +54,7 @@ const Primitive op_neg("neg");
 template <class T>
 Variable<T> neg(const Variable<T>& a) {
   return record<T>(
-      op_neg, Tensor<T>(-a.value()), {a}, [](const BackwardContext<T>& c) { return grads(neg(c.grad)); },
+      op_neg, detail::evaluate([](const auto& x) { return -x; }, a.value()), {a}, [](const BackwardContext<T>& c) { return grads(neg(c.grad)); },
       reads::nothing);
 }
 
@@ -62,7 +62,7 @@ const Primitive op_pow("pow");
 template <class T>
 Variable<T> pow(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
-      op_pow, elementwise("pow", a, b, [](const auto& x, const auto& y) { return Tensor<T>(xt::pow(x, y)); }), {a, b},
+      op_pow, elementwise("pow", a, b, [](const auto& x, const auto& y) { return xt::pow(x, y); }), {a, b},
       [](const BackwardContext<T>& c) {
         const Variable<T>& base = c.in[0];
         const Variable<T>& exponent = c.in[1];

@@ -3,9 +3,12 @@
 
 #include "autograd/instantiate.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/parallel.hpp"
 #include "autograd/tape.hpp"
 
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xbroadcast.hpp>
+#include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xmath.hpp>
 
@@ -19,11 +22,51 @@ void check_broadcast(const char* op, const A& a, const B& b) {
   broadcast_shapes(op, to_shape(a), to_shape(b));
 }
 
+// Rows [begin, end) of `t` along the first axis of an output of shape `out`, as an expression of
+// t's rank; all of t when its first axis is broadcast there (size 1, or missing).
+template <class T>
+auto rows_of(const Tensor<T>& t, const Shape& out, std::size_t begin, std::size_t end) {
+  Shape shape = to_shape(t.shape());
+  std::size_t offset = 0;
+  if (shape.size() == out.size() && shape[0] == out[0]) {
+    const std::size_t row = t.size() / shape[0];
+    offset = begin * row;
+    shape[0] = end - begin;
+  }
+  return xt::adapt(t.data() + offset, element_count(shape), xt::no_ownership(), shape);
+}
+
+// f(inputs...) evaluated into a new tensor, f an elementwise expression of its arguments that
+// broadcast to `out`. Large outputs are split by rows over the threads, each evaluating f on its
+// rows of each input (parallel.hpp); small ones are evaluated here, as plain xtensor would.
+template <class T, class F, class... Inputs>
+Tensor<T> evaluate(F f, const Tensor<T>& first, const Inputs&... rest) {
+  const std::size_t largest = std::max({first.size(), rest.size()...});
+  if (!parallel_pays(largest, largest * (2 + sizeof...(rest)))) {
+    return Tensor<T>(f(first, rest...));
+  }
+  Shape out = to_shape(first.shape());
+  [[maybe_unused]] const auto widen = [&](const Tensor<T>& t) {
+    if (!shapes_equal(first, t)) out = broadcast_shapes("elementwise", out, to_shape(t.shape()));
+  };
+  (widen(rest), ...);
+  if (out.empty() || out[0] < 2) return Tensor<T>(f(first, rest...));
+  Tensor<T> result = uninitialized<T>(out);
+  const std::size_t row = result.size() / out[0];
+  run_parallel(out[0], [&](std::size_t begin, std::size_t end) {
+    Shape block = out;
+    block[0] = end - begin;
+    auto dst = xt::adapt(result.data() + begin * row, (end - begin) * row, xt::no_ownership(), block);
+    xt::noalias(dst) = f(rows_of(first, out, begin, end), rows_of(rest, out, begin, end)...);
+  });
+  return result;
+}
+
 // The value of a binary elementwise op, after its shape check.
 template <class T, class F>
 Tensor<T> elementwise(const char* op, const Variable<T>& a, const Variable<T>& b, F f) {
   check_broadcast(op, a.value().shape(), b.value().shape());
-  return f(a.value(), b.value());
+  return evaluate(f, a.value(), b.value());
 }
 
 // Reduces `in` to `kept` (same rank, reduced axes 1, or a shape missing leading axes) with
@@ -78,7 +121,7 @@ Tensor<T> reduce_to(const Tensor<T>& in, const Shape& kept, T init, Combine comb
 template <class T, class F, class... Vs>
 Variable<T> fused(F f, const Variable<T>& first, const Vs&... rest) {
   if (grad_enabled()) return f(first, rest...);
-  return Variable<T>(Tensor<T>(f(first.value(), rest.value()...)));
+  return Variable<T>(evaluate(f, first.value(), rest.value()...));
 }
 
 // The rule of a one-input elementwise op as f(g, a, y): incoming gradient, input, output.

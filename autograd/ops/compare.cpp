@@ -9,7 +9,7 @@ namespace {
 
 template <class T, class F>
 Variable<T> compare(const char* op, const Variable<T>& a, const Variable<T>& b, F f) {
-  return Variable<T>(elementwise(op, a, b, [&](const auto& x, const auto& y) { return Tensor<T>(xt::cast<T>(f(x, y))); }));
+  return Variable<T>(elementwise(op, a, b, [&](const auto& x, const auto& y) { return xt::cast<T>(f(x, y)); }));
 }
 
 }  // namespace

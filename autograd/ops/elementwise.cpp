@@ -13,7 +13,7 @@ const Primitive op_exp("exp");
 template <class T>
 Variable<T> exp(const Variable<T>& a) {
   return record<T>(
-      op_exp, Tensor<T>(xt::exp(a.value())), {a},
+      op_exp, detail::evaluate([](const auto& x) { return xt::exp(x); }, a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * y; }));
       },
@@ -24,7 +24,7 @@ const Primitive op_log("log");
 template <class T>
 Variable<T> log(const Variable<T>& a) {
   return record<T>(
-      op_log, Tensor<T>(xt::log(a.value())), {a},
+      op_log, detail::evaluate([](const auto& x) { return xt::log(x); }, a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g / x; }));
       },
@@ -35,7 +35,7 @@ const Primitive op_sqrt("sqrt");
 template <class T>
 Variable<T> sqrt(const Variable<T>& a) {
   return record<T>(
-      op_sqrt, Tensor<T>(xt::sqrt(a.value())), {a},
+      op_sqrt, detail::evaluate([](const auto& x) { return xt::sqrt(x); }, a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g / (T(2) * y); }));
       },
@@ -46,7 +46,7 @@ const Primitive op_abs("abs");
 template <class T>
 Variable<T> abs(const Variable<T>& a) {
   return record<T>(
-      op_abs, Tensor<T>(xt::abs(a.value())), {a},
+      op_abs, detail::evaluate([](const auto& x) { return xt::abs(x); }, a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(
             elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::sign_of(x); }));
@@ -58,7 +58,7 @@ const Primitive op_tanh("tanh");
 template <class T>
 Variable<T> tanh(const Variable<T>& a) {
   return record<T>(
-      op_tanh, Tensor<T>(xt::tanh(a.value())), {a},
+      op_tanh, detail::evaluate([](const auto& x) { return xt::tanh(x); }, a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(elementwise_rule(c, [](const auto& g, const auto&, const auto& y) { return g * (T(1) - y * y); }));
       },
@@ -81,7 +81,7 @@ const Primitive op_relu("relu");
 template <class T>
 Variable<T> relu(const Variable<T>& a) {
   return record<T>(
-      op_relu, Tensor<T>(xt::maximum(a.value(), T(0))), {a},
+      op_relu, detail::evaluate([](const auto& x) { return xt::maximum(x, T(0)); }, a.value()), {a},
       [](const BackwardContext<T>& c) {
         return grads(
             elementwise_rule(c, [](const auto& g, const auto& x, const auto&) { return g * detail::positive(x); }));
@@ -93,8 +93,8 @@ const Primitive op_softplus("softplus");
 template <class T>
 Variable<T> softplus(const Variable<T>& a) {
   // log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for large a, no lost digits for small.
-  const Tensor<T>& v = a.value();
-  Tensor<T> y = xt::maximum(v, T(0)) + xt::log1p(xt::exp(-xt::abs(v)));
+  Tensor<T> y = detail::evaluate(
+      [](const auto& x) { return xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x))); }, a.value());
   return record<T>(
       op_softplus, std::move(y), {a},
       [](const BackwardContext<T>& c) {
@@ -108,8 +108,8 @@ const Primitive op_log_sigmoid("log_sigmoid");
 template <class T>
 Variable<T> log_sigmoid(const Variable<T>& a) {
   // log(sigmoid(a)) = -softplus(-a) = min(a, 0) - log1p(e^-|a|).
-  const Tensor<T>& v = a.value();
-  Tensor<T> y = xt::minimum(v, T(0)) - xt::log1p(xt::exp(-xt::abs(v)));
+  Tensor<T> y = detail::evaluate(
+      [](const auto& x) { return xt::minimum(x, T(0)) - xt::log1p(xt::exp(-xt::abs(x))); }, a.value());
   return record<T>(
       op_log_sigmoid, std::move(y), {a},
       [](const BackwardContext<T>& c) {
@@ -125,7 +125,7 @@ Variable<T> step(const Variable<T>& a) {
   // The threshold unit: recorded so that it sits in the graph like any activation, with the
   // derivative it has almost everywhere, 0. Learning through it takes the perceptron rule.
   return record<T>(
-      op_step, Tensor<T>(xt::cast<T>(a.value() >= T(0))), {a},
+      op_step, detail::evaluate([](const auto& x) { return xt::cast<T>(x >= T(0)); }, a.value()), {a},
       [](const BackwardContext<T>&) { return grads(Variable<T>()); }, reads::nothing);
 }
 
@@ -158,7 +158,7 @@ template <class T>
 Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
   if (lo > hi) throw std::invalid_argument("clamp: lo is greater than hi");
   return record<T>(
-      op_clamp, Tensor<T>(xt::clip(a.value(), lo, hi)), {a},
+      op_clamp, detail::evaluate([lo, hi](const auto& x) { return xt::clip(x, T(lo), T(hi)); }, a.value()), {a},
       [lo, hi](const BackwardContext<T>& c) {
         return grads(elementwise_rule(
             c, [lo, hi](const auto& g, const auto& x, const auto&) { return g * detail::within(x, T(lo), T(hi)); }));

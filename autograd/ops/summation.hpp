@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "autograd/parallel.hpp"
 #include "autograd/tensor.hpp"
 
 namespace ag::detail {
@@ -40,6 +41,18 @@ Accumulator<T> pairwise_sum(const T* x, std::size_t n) {
   }
   const std::size_t half = (n / 2) & ~std::size_t{7};
   return pairwise_sum(x, half) + pairwise_sum(x + half, n - half);
+}
+
+// The same sum with its two halves on two threads when it is long: bit for bit pairwise_sum's.
+template <class T>
+Accumulator<T> parallel_pairwise_sum(const T* x, std::size_t n) {
+  if (n <= kSumBlock || !parallel_pays(2, n)) return pairwise_sum(x, n);
+  const std::size_t half = (n / 2) & ~std::size_t{7};
+  Accumulator<T> halves[2] = {};
+  run_parallel(2, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t h = begin; h < end; ++h) halves[h] = h == 0 ? pairwise_sum(x, half) : pairwise_sum(x + half, n - half);
+  });
+  return halves[0] + halves[1];
 }
 
 // Partial sums of equal weight combined like a binary counter: the k-th block joins the level
@@ -111,7 +124,7 @@ Tensor<T> sum_reduce(const Tensor<T>& in, const Shape& kept) {
   Tensor<T> out = full<T>(kept, T(0));
   if (in.size() == 0) return out;
   if (out.size() == 1) {  // everything: one pairwise sum, no bookkeeping
-    out.data()[0] = static_cast<T>(pairwise_sum(in.data(), in.size()));
+    out.data()[0] = static_cast<T>(parallel_pairwise_sum(in.data(), in.size()));
     return out;
   }
   const std::size_t rank = in.dimension(), lead = rank - kept.size();
@@ -143,29 +156,42 @@ Tensor<T> sum_reduce(const Tensor<T>& in, const Shape& kept) {
   for (const SumAxis& a : axes) (a.reduced ? steps_axes : rows_axes).push_back(a);
   Odometer steps(steps_axes), rows(rows_axes);
 
-  const T* src = in.data();
-  Cascade<T> cascade(out.size());
-  Buffer<T> block;
-  for (std::size_t first = 0; first < steps.count; first += kSumBlock) {
-    block.assign(out.size(), A(0));
-    const std::size_t last = std::min(steps.count, first + kSumBlock);
-    for (std::size_t s = first; s < last; ++s, steps.advance()) {
-      for (std::size_t r = 0; r < rows.count; ++r, rows.advance()) {
-        const T* row = src + steps.in_offset + rows.in_offset;
-        if (inner.reduced) {
-          block[rows.out_offset] += pairwise_sum(row, inner.size);
-        } else {
-          A* dst = block.data() + rows.out_offset;
-          for (std::size_t j = 0; j < inner.size; ++j) dst[j] += static_cast<A>(row[j]);
+  // When the innermost axis is kept, threads take separate ranges [j0, j1) of it: each output is
+  // still summed in the same order, so the result does not depend on the number of threads.
+  const auto sum_columns = [&](std::size_t j0, std::size_t j1) {
+    Odometer step = steps, row = rows;
+    Cascade<T> cascade(out.size());
+    Buffer<T> block;
+    for (std::size_t first = 0; first < step.count; first += kSumBlock) {
+      block.assign(out.size(), A(0));
+      const std::size_t last = std::min(step.count, first + kSumBlock);
+      for (std::size_t s = first; s < last; ++s, step.advance()) {
+        for (std::size_t r = 0; r < row.count; ++r, row.advance()) {
+          const T* src = in.data() + step.in_offset + row.in_offset;
+          if (inner.reduced) {
+            block[row.out_offset] += pairwise_sum(src, inner.size);
+          } else {
+            A* dst = block.data() + row.out_offset;
+            for (std::size_t j = j0; j < j1; ++j) dst[j] += static_cast<A>(src[j]);
+          }
         }
       }
+      if (step.count <= kSumBlock) break;  // one block: it is the total
+      cascade.add(std::move(block));
+      block = Buffer<T>();
     }
-    if (steps.count <= kSumBlock) break;  // one block: it is the total
-    cascade.add(std::move(block));
-    block = Buffer<T>();
+    if (step.count > kSumBlock) block = cascade.total();
+    for (std::size_t o = 0; o < out.size(); o += inner.reduced ? 1 : inner.size) {
+      for (std::size_t j = inner.reduced ? 0 : j0; j < (inner.reduced ? 1 : j1); ++j) {
+        out.data()[o + j] = static_cast<T>(block[o + j]);
+      }
+    }
+  };
+  if (inner.reduced) {
+    sum_columns(0, 1);
+  } else {
+    parallel_ranges(inner.size, in.size(), sum_columns);
   }
-  if (steps.count > kSumBlock) block = cascade.total();
-  std::transform(block.begin(), block.end(), out.begin(), [](A v) { return static_cast<T>(v); });
   return out;
 }
 

@@ -1,0 +1,361 @@
+// bench_compare: this engine against libtorch, fairly.
+//
+//   bench_compare [--quick] [--threads 1,2] [--repeats P] [--data DIR] [--blas-dir DIR] [--markdown]
+//
+// Each engine runs in a fresh process of its own (bench_worker_autograd, bench_worker_libtorch,
+// beside this program), started with posix_spawn: never fork, since a child forked after GNU
+// OpenMP has run can hang in its first parallel region, and an engine measured inside another's
+// process runs slower than alone. Both processes get the same thread count (OMP_NUM_THREADS,
+// OPENBLAS_NUM_THREADS and each engine's own setting) and the same OpenBLAS: by default Debian's
+// OpenMP build (libopenblas0-openmp), chosen for those processes alone through LD_LIBRARY_PATH,
+// since Debian's default pthread build fights libtorch's OpenMP pool. Each worker reports the
+// OpenBLAS it actually loaded, and the driver refuses a run on another one.
+//
+// For every thread count, the P repeats alternate which engine goes first; each process warms up
+// and times R rounds of every workload. A figure is the median over all rounds of all repeats,
+// with the quartiles as its spread; a ratio whose quartile band includes 1 is marked as within
+// noise. Then, with Fashion-MNIST in DIR (default /usr/share/datasets/fashion-mnist), one training
+// epoch per engine and thread count, each in its own process: examples per second and peak
+// resident memory. Exits non-zero when a worker fails or outlives its time limit.
+#include <fmt/format.h>
+#include <spawn.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Multiply-adds of the 784-256-128-10 MLP per example, times 2 (flops): forward, then backward
+// (weight gradients for every layer, input gradients for all but the first).
+constexpr double kMlpFlopsPerExample = 2.0 * (2 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10) + (256.0 * 128 + 128.0 * 10));
+
+struct Options {
+  bool quick = false, markdown = false;
+  std::vector<int> threads = {1, 2};
+  int repeats = 3, rounds = 5;
+  double round_seconds = 0.1, time_limit = 600;
+  std::string data = "/usr/share/datasets/fashion-mnist";
+  std::string blas_dir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+};
+
+struct Output {
+  std::string text;
+  double peak_mb = 0;
+};
+
+// Runs `argv` with `env_overrides` added to this process's environment; returns its standard
+// output. Throws when it cannot start, exits non-zero, or runs past `limit` seconds (it is killed).
+Output run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env_overrides,
+           double limit) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    if (!env_overrides.count(entry.substr(0, entry.find('=')))) env.push_back(entry);
+  }
+  for (const auto& [key, value] : env_overrides) env.push_back(key + "=" + value);
+  std::vector<char*> c_argv, c_env;
+  for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& e : env) c_env.push_back(const_cast<char*>(e.c_str()));
+  c_argv.push_back(nullptr);
+  c_env.push_back(nullptr);
+
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, c_argv.data(), c_env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (spawned != 0) {
+    close(fds[0]);
+    throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(spawned)));
+  }
+
+  Output out;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
+  bool timed_out = false;
+  for (char buffer[4096];;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fds[0], POLLIN, 0};
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) == 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    const ssize_t n = read(fds[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    out.text.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  rusage usage{};
+  wait4(pid, &status, 0, &usage);
+  out.peak_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  std::string command;
+  for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
+  if (timed_out) throw std::runtime_error(fmt::format("`{}` ran past its {:.0f} s limit and was killed", command, limit));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(fmt::format("`{}` failed ({})", command,
+                                         WIFEXITED(status) ? fmt::format("exit {}", WEXITSTATUS(status))
+                                                           : fmt::format("signal {}", WTERMSIG(status))));
+  }
+  return out;
+}
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(pos);
+  const std::size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+struct Spread {
+  double median = 0, p25 = 0, p75 = 0;
+};
+
+Spread spread_of(const std::vector<double>& rounds) {
+  return {quantile(rounds, 0.5), quantile(rounds, 0.25), quantile(rounds, 0.75)};
+}
+
+std::string duration(double ns) {
+  if (ns >= 1e6) return fmt::format("{:.3g} ms", ns / 1e6);
+  if (ns >= 1e3) return fmt::format("{:.3g} us", ns / 1e3);
+  return fmt::format("{:.3g} ns", ns);
+}
+
+std::vector<int> parse_threads(const std::string& list) {
+  std::vector<int> out;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    const int n = std::atoi(item.c_str());
+    if (n < 1) throw std::invalid_argument("--threads: expected a list such as 1,2, not " + list);
+    out.push_back(n);
+  }
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  std::optional<int> repeats, rounds;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--markdown") {
+      o.markdown = true;
+    } else if (a == "--threads") {
+      o.threads = parse_threads(value());
+    } else if (a == "--repeats") {
+      repeats = std::atoi(value().c_str());
+    } else if (a == "--rounds") {
+      rounds = std::atoi(value().c_str());
+    } else if (a == "--data") {
+      o.data = value();
+    } else if (a == "--blas-dir") {
+      o.blas_dir = value();
+    } else {
+      throw std::invalid_argument("unknown option " + a +
+                                  " (options: --quick --threads LIST --repeats P --rounds R --data DIR --blas-dir DIR "
+                                  "--markdown)");
+    }
+  }
+  if (o.quick) {
+    o.repeats = 1;
+    o.rounds = 3;
+    o.round_seconds = 0.02;
+    o.time_limit = 120;
+  }
+  o.repeats = repeats.value_or(o.repeats);
+  o.rounds = rounds.value_or(o.rounds);
+  if (o.repeats < 1 || o.rounds < 1) throw std::invalid_argument("--repeats and --rounds must be at least 1");
+  return o;
+}
+
+// rounds[engine][threads][workload]: ns per item, every round of every repeat.
+using Rounds = std::map<std::string, std::map<int, std::map<std::string, std::vector<double>>>>;
+
+// The workloads in the order the workers list them.
+std::vector<std::string> workload_order;
+
+// Reads a worker's output into `rounds`; checks the OpenBLAS it reports.
+void read_worker(const std::string& engine, int threads, const std::string& text, const std::string& expected_blas,
+                 Rounds& rounds) {
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream words(line);
+    std::string kind, name;
+    words >> kind;
+    if (kind == "blas") {
+      words >> name;
+      if (!expected_blas.empty() && name != expected_blas) {
+        throw std::runtime_error(
+            fmt::format("{} ran on the {} OpenBLAS, not the {} one asked for", engine, name, expected_blas));
+      }
+    } else if (kind == "rounds") {
+      words >> name;
+      if (std::find(workload_order.begin(), workload_order.end(), name) == workload_order.end()) {
+        workload_order.push_back(name);
+      }
+      for (double ns; words >> ns;) rounds[engine][threads][name].push_back(ns);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Options o = parse(argc, argv);
+  const fs::path here = fs::canonical("/proc/self/exe").parent_path();
+  std::vector<std::string> engines = {"autograd"};
+  if (fs::exists(here / "bench_worker_libtorch")) {
+    engines.push_back("libtorch");
+  } else {
+    fmt::print(stderr, "bench_compare: libtorch not built (install libtorch-dev and reconfigure): autograd only\n");
+  }
+  std::map<std::string, std::string> base_env;
+  std::string expected_blas;
+  if (!o.blas_dir.empty()) {
+    if (!fs::exists(fs::path(o.blas_dir) / "libopenblas.so.0")) {
+      throw std::runtime_error(fmt::format("no libopenblas.so.0 in {} (install libopenblas0-openmp, or pass "
+                                           "--blas-dir '' to keep the system's OpenBLAS)",
+                                           o.blas_dir));
+    }
+    const char* old = std::getenv("LD_LIBRARY_PATH");
+    base_env["LD_LIBRARY_PATH"] = o.blas_dir + (old && *old ? std::string(":") + old : "");
+    expected_blas = o.blas_dir.find("openmp") != std::string::npos   ? "openmp"
+                    : o.blas_dir.find("pthread") != std::string::npos ? "pthread"
+                                                                       : "";
+  }
+
+  Rounds rounds;
+  for (int repeat = 0; repeat < o.repeats; ++repeat) {
+    for (int threads : o.threads) {
+      auto env = base_env;
+      env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
+      for (std::size_t k = 0; k < engines.size(); ++k) {
+        const std::string& engine = engines[(k + static_cast<std::size_t>(repeat)) % engines.size()];
+        const Output out = run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads),
+                                "--rounds", std::to_string(o.rounds), "--round-seconds",
+                                fmt::format("{}", o.round_seconds)},
+                               env, o.time_limit);
+        read_worker(engine, threads, out.text, expected_blas, rounds);
+      }
+    }
+  }
+
+  std::vector<std::string> table;
+  for (int threads : o.threads) {
+    const auto& ours_all = rounds["autograd"][threads];
+    double sgemm_gflops = 0;
+    if (ours_all.count("sgemm_1024")) {
+      sgemm_gflops = 2.0 * 1024 * 1024 * 1024 / spread_of(ours_all.at("sgemm_1024")).median;
+      fmt::print("{{\"bench\": \"sgemm_1024\", \"threads\": {}, \"gflops\": {:.1f}}}\n", threads, sgemm_gflops);
+    }
+    for (const std::string& name : workload_order) {
+      if (name == "sgemm_1024" || !ours_all.count(name)) continue;
+      const std::vector<double>& ours_rounds = ours_all.at(name);
+      const Spread ours = spread_of(ours_rounds);
+      std::string line = fmt::format("{{\"bench\": \"{}\", \"threads\": {}, \"autograd_ns\": {:.1f}, "
+                                     "\"autograd_p25_ns\": {:.1f}, \"autograd_p75_ns\": {:.1f}",
+                                     name, threads, ours.median, ours.p25, ours.p75);
+      std::string row = fmt::format("| {} | {} | {} ({}-{})", name, threads, duration(ours.median),
+                                    duration(ours.p25), duration(ours.p75));
+      std::string rate;
+      if (name.find("batch256") != std::string::npos && sgemm_gflops > 0) {
+        const double gflops = kMlpFlopsPerExample * 256 / ours.median;
+        line += fmt::format(", \"gflops\": {:.1f}, \"fraction_of_sgemm\": {:.2f}", gflops, gflops / sgemm_gflops);
+        rate = fmt::format("; {:.0f} GFLOP/s, {:.2f} of sgemm's {:.0f}", gflops, gflops / sgemm_gflops, sgemm_gflops);
+      }
+      const auto theirs_it = rounds["libtorch"][threads].find(name);
+      if (theirs_it != rounds["libtorch"][threads].end()) {
+        const Spread theirs = spread_of(theirs_it->second);
+        const double ratio = theirs.median / ours.median;
+        const bool noise = theirs.p25 / ours.p75 <= 1.0 && theirs.p75 / ours.p25 >= 1.0;
+        line += fmt::format(", \"libtorch_ns\": {:.1f}, \"libtorch_p25_ns\": {:.1f}, \"libtorch_p75_ns\": {:.1f}, "
+                            "\"speedup_vs_libtorch\": {:.2f}, \"within_noise\": {}",
+                            theirs.median, theirs.p25, theirs.p75, ratio, noise);
+        row += fmt::format("{} | {} ({}-{}) | {:.2f}x{} |", rate, duration(theirs.median), duration(theirs.p25),
+                           duration(theirs.p75), ratio, noise ? " (within noise)" : "");
+      } else {
+        row += rate + " | | |";
+      }
+      fmt::print("{}}}\n", line);
+      table.push_back(row);
+    }
+  }
+  std::fflush(stdout);
+
+  if (fs::exists(fs::path(o.data) / "train-images-idx3-ubyte.gz") ||
+      fs::exists(fs::path(o.data) / "train-images-idx3-ubyte")) {
+    for (int threads : o.threads) {
+      auto env = base_env;
+      env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
+      std::map<std::string, std::pair<double, double>> epoch;  // examples/s, peak MB
+      for (const std::string& engine : engines) {
+        const Output out =
+            run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads), "--epoch", o.data},
+                env, o.time_limit);
+        std::stringstream in(out.text);
+        double examples = 0, seconds = 0;
+        for (std::string word; in >> word;) {
+          if (word == "epoch") in >> examples >> seconds;
+        }
+        if (seconds <= 0) throw std::runtime_error(engine + ": the epoch worker printed no time");
+        epoch[engine] = {examples / seconds, out.peak_mb};
+      }
+      std::string line = fmt::format("{{\"bench\": \"fashion_mnist_epoch_adam_batch64\", \"threads\": {}", threads);
+      std::string row = fmt::format("| fashion_mnist_epoch_adam_batch64 | {} |", threads);
+      for (const auto& [engine, figures] : epoch) {
+        line += fmt::format(", \"{}_examples_per_s\": {:.0f}, \"{}_peak_mb\": {:.0f}", engine, figures.first, engine,
+                            figures.second);
+        row += fmt::format(" {:.0f} examples/s, peak {:.0f} MB |", figures.first, figures.second);
+      }
+      if (epoch.count("libtorch")) {
+        const double ratio = epoch["autograd"].first / epoch["libtorch"].first;
+        line += fmt::format(", \"speedup_vs_libtorch\": {:.2f}", ratio);
+        row += fmt::format(" {:.2f}x (one epoch each: no spread) |", ratio);
+      }
+      fmt::print("{}}}\n", line);
+      table.push_back(row);
+    }
+  } else {
+    fmt::print(stderr, "bench_compare: no Fashion-MNIST in {}: epoch figures skipped\n", o.data);
+  }
+
+  if (o.markdown) {
+    fmt::print("\n| workload | threads | autograd: median (quartiles) | libtorch: median (quartiles) | libtorch / "
+               "autograd |\n| --- | --- | --- | --- | --- |\n");
+    for (const auto& row : table) fmt::print("{}\n", row);
+  }
+  return 0;
+} catch (const std::exception& e) {
+  fmt::print(stderr, "bench_compare: {}\n", e.what());
+  return 1;
+}

@@ -1,0 +1,70 @@
+// One engine's benchmark process. The driver (compare.cpp) starts it fresh for each engine and
+// thread count, so that no engine shares a process, a thread pool or a BLAS with the other.
+//
+//   bench_worker_ENGINE --threads N --rounds R --round-seconds S      all workloads
+//   bench_worker_ENGINE --threads N --epoch DATA_DIR                   one Fashion-MNIST epoch
+//
+// It prints one line per figure, for the driver to read:
+//   blas <openblas threading>
+//   rounds <workload> <ns per item in round 1> <round 2> ...
+//   epoch <examples> <seconds>
+#include "harness.hpp"
+#include "workloads.hpp"
+
+#include <nn/nn.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+namespace {
+
+int usage(const char* program) {
+  std::fprintf(stderr, "usage: %s --threads N (--rounds R --round-seconds S | --epoch DATA_DIR)\n", program);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  int threads = 1, rounds = 5;
+  double round_seconds = 0.1;
+  std::string epoch_data;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--threads") == 0) {
+      threads = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--rounds") == 0) {
+      rounds = std::atoi(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--round-seconds") == 0) {
+      round_seconds = std::atof(argv[i + 1]);
+    } else if (std::strcmp(argv[i], "--epoch") == 0) {
+      epoch_data = argv[i + 1];
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if (argc % 2 == 0 || threads < 1 || rounds < 1 || round_seconds <= 0) return usage(argv[0]);
+  bench::set_threads(threads);
+  std::printf("blas %s\n", bench::blas_threading().c_str());
+
+  if (!epoch_data.empty()) {
+    const ag::nn::LabelledImages train = ag::nn::load_mnist(epoch_data, "train");
+    const std::size_t n = train.labels.size();
+    const double seconds = bench::seconds_of([&] { bench::mlp_epoch(train.images.data(), train.labels.data(), n); });
+    std::printf("epoch %zu %.6f\n", n, seconds);
+    return 0;
+  }
+  for (const bench::NamedWorkload& named : bench::workloads()) {
+    const bench::Workload w = named.make();
+    std::printf("rounds %s", named.name.c_str());
+    for (double ns : bench::round_ns(w.run, rounds, round_seconds)) std::printf(" %.3f", ns / w.work_items);
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+  return 1;
+}
