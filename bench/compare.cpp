@@ -1,6 +1,7 @@
 // bench_compare: this engine against libtorch, fairly.
 //
-//   bench_compare [--quick] [--threads 1,2] [--repeats P] [--data DIR] [--blas-dir DIR] [--markdown]
+//   bench_compare [--quick] [--threads 1,2] [--repeats P] [--data DIR] [--blas-dir DIR]
+//                 [--glibc-malloc-defaults] [--markdown]
 //
 // Each engine runs in a fresh process of its own (bench_worker_autograd, bench_worker_libtorch,
 // beside this program), started with posix_spawn: never fork, since a child forked after GNU
@@ -10,6 +11,14 @@
 // OpenMP build (libopenblas0-openmp), chosen for those processes alone through LD_LIBRARY_PATH,
 // since Debian's default pthread build fights libtorch's OpenMP pool. Each worker reports the
 // OpenBLAS it actually loaded, and the driver refuses a run on another one.
+//
+// Both processes also run with glibc's malloc told to keep freed memory (MALLOC_MMAP_THRESHOLD_
+// at its 32 MiB maximum, MALLOC_TRIM_THRESHOLD_ at 1 GiB). By default glibc hands large freed blocks back to the
+// system and faults them in again on the next step; libtorch allocates every tensor afresh, and on
+// these virtual machines those page faults made its MLP step several times slower (6.6 ms against
+// 0.9 ms at batch 64). This engine's block cache does not pay it. The setting is the best a
+// libtorch user gets from an environment variable, so the ratios are the conservative ones;
+// --glibc-malloc-defaults measures what an untuned program sees.
 //
 // For every thread count, the P repeats alternate which engine goes first; each process warms up
 // and times R rounds of every workload. A figure is the median over all rounds of all repeats,
@@ -48,7 +57,7 @@ namespace fs = std::filesystem;
 constexpr double kMlpFlopsPerExample = 2.0 * (2 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10) + (256.0 * 128 + 128.0 * 10));
 
 struct Options {
-  bool quick = false, markdown = false;
+  bool quick = false, markdown = false, glibc_malloc_defaults = false;
   std::vector<int> threads = {1, 2};
   int repeats = 3, rounds = 5;
   double round_seconds = 0.1, time_limit = 600;
@@ -170,6 +179,8 @@ Options parse(int argc, char** argv) {
       o.quick = true;
     } else if (a == "--markdown") {
       o.markdown = true;
+    } else if (a == "--glibc-malloc-defaults") {
+      o.glibc_malloc_defaults = true;
     } else if (a == "--threads") {
       o.threads = parse_threads(value());
     } else if (a == "--repeats") {
@@ -183,7 +194,7 @@ Options parse(int argc, char** argv) {
     } else {
       throw std::invalid_argument("unknown option " + a +
                                   " (options: --quick --threads LIST --repeats P --rounds R --data DIR --blas-dir DIR "
-                                  "--markdown)");
+                                  "--glibc-malloc-defaults --markdown)");
     }
   }
   if (o.quick) {
@@ -253,6 +264,13 @@ int main(int argc, char** argv) try {
                     : o.blas_dir.find("pthread") != std::string::npos ? "pthread"
                                                                        : "";
   }
+
+  if (!o.glibc_malloc_defaults) {
+    base_env["MALLOC_MMAP_THRESHOLD_"] = std::to_string(1u << 25);
+    base_env["MALLOC_TRIM_THRESHOLD_"] = std::to_string(1u << 30);
+  }
+  fmt::print(stderr, "bench_compare: OpenBLAS {}, glibc malloc {}\n", o.blas_dir.empty() ? "as installed" : o.blas_dir,
+             o.glibc_malloc_defaults ? "defaults" : "keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)");
 
   Rounds rounds;
   for (int repeat = 0; repeat < o.repeats; ++repeat) {

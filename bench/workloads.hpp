@@ -35,6 +35,8 @@ void set_threads(int threads);
 //   scalar_chain_1000_per_op     1,000 scalar ops (alternately * w and + b), forward and backward
 //   mlp_sgd_step_batch{64,256}   one SGD step of a 784-256-128-10 ReLU MLP, softmax cross-entropy
 //   mlp_adam_step_batch{64,256}  the same with the library's modules and its Adam (lr 1e-3)
+//   mlp_products_only_batch256   autograd only: the step's eight matrix products alone, through
+//                                CBLAS: the floor under the batch-256 step
 //   sgemm_1024                   autograd only: one 1024^3 sgemm through CBLAS, the ceiling
 std::vector<NamedWorkload> workloads();
 
