@@ -1,8 +1,10 @@
-// Matrix product through BLAS: a transpose is a BLAS flag, never a copy, in the forward and in the
-// backward alike. Leading (batch) dimensions broadcast; the engine sums each gradient back to its
-// operand.
-#include <cblas.h>
+// Matrix product through BLAS, by xtensor-blas: a transpose is a BLAS flag, never a copy, in the
+// forward and in the backward alike. Leading (batch) dimensions broadcast; the engine sums each
+// gradient back to its operand.
 #include <fmt/format.h>
+
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xadapt.hpp>
 
 #include <algorithm>
 #include <limits>
@@ -17,14 +19,15 @@ namespace {
 // (a lock and a dispatch per call: measured on the course's 2x2 layers).
 constexpr std::size_t kSmallProduct = 4096;
 
-void blas_gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b,
-              ldb, 0.0f, c, n);
-}
-
-void blas_gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double* c) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
-              ldb, 0.0, c, n);
+// C[m, n] = op(A) op(B) by xt::blas::gemm on views of the stored operands: A is [k, m] when
+// transposed, else [m, k]; B is [n, k] when transposed, else [k, n]. The views copy nothing.
+template <class T>
+void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T* c) {
+  using Matrix = std::array<std::size_t, 2>;
+  const auto A = xt::adapt(a, m * k, xt::no_ownership(), ta ? Matrix{k, m} : Matrix{m, k});
+  const auto B = xt::adapt(b, k * n, xt::no_ownership(), tb ? Matrix{n, k} : Matrix{k, n});
+  auto C = xt::adapt(c, m * n, xt::no_ownership(), Matrix{m, n});
+  xt::blas::gemm(A, B, C, ta, tb);
 }
 
 // Row-major C[m, n] = op(A) op(B), op(A) being [m, k] and op(B) [k, n].
@@ -32,8 +35,7 @@ template <class T>
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T* c) {
   const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
   if (m * n * k > kSmallProduct) {
-    blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a, static_cast<int>(lda), b,
-              static_cast<int>(ldb), c);
+    blas_gemm(ta, tb, m, n, k, a, b, c);
     return;
   }
   for (std::size_t i = 0; i < m; ++i) {
