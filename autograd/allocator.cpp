@@ -10,7 +10,7 @@ namespace ag {
 
 namespace {
 
-constexpr std::size_t kAlignment = 64;  // a cache line, and AVX-512's vector width
+constexpr std::size_t kAlignment = 64;    // a cache line, and AVX-512's vector width
 constexpr std::size_t kClasses = 65 * 4;  // every index size_class() can return
 constexpr std::size_t kLargestRequest = std::size_t{1} << 56;
 
@@ -21,7 +21,8 @@ struct SizeClass {
 };
 
 SizeClass size_class(std::size_t bytes) {
-  const auto octave = static_cast<std::size_t>(std::bit_width(std::max(bytes, kAlignment) - 1));  // 2^(octave-1) < bytes <= 2^octave
+  const auto octave =
+      static_cast<std::size_t>(std::bit_width(std::max(bytes, kAlignment) - 1));  // 2^(octave-1) < bytes <= 2^octave
   if (octave <= 8) return {octave * 4, std::size_t{1} << octave};
   const std::size_t quarter = std::size_t{1} << (octave - 3);  // a quarter of the octave's lower bound
   const std::size_t steps = (bytes - (std::size_t{1} << (octave - 1)) + quarter - 1) / quarter;  // 1..4
@@ -99,8 +100,14 @@ void cached_free(void* block, std::size_t bytes) noexcept {
   std::free(block);
 }
 
-void release_cached_memory() { release(cache); }
-std::size_t cached_bytes() { return cache.bytes; }
-void set_cache_limit(std::size_t bytes) { cache_limit = bytes; }
+void release_cached_memory() {
+  release(cache);
+}
+std::size_t cached_bytes() {
+  return cache.bytes;
+}
+void set_cache_limit(std::size_t bytes) {
+  cache_limit = bytes;
+}
 
 }  // namespace ag

@@ -123,16 +123,16 @@ template <class T>
 Variable<T> seed_for(const Variable<T>& output, const Variable<T>& seed, const char* caller) {
   if (!output.defined()) throw_undefined(caller);
   if (!output.requires_grad()) {
-    throw BackwardError(fmt::format(
-        "{}: the output does not require grad: no input of it requires grad, or it was computed "
-        "under NoGrad",
-        caller));
+    throw BackwardError(
+        fmt::format("{}: the output does not require grad: no input of it requires grad, or it was computed "
+                    "under NoGrad",
+                    caller));
   }
   if (!seed.defined()) {
     if (output.size() != 1) {
-      throw BackwardError(fmt::format(
-          "{}: the output has shape {}; a non-scalar output needs a seed gradient of that shape", caller,
-          shape_str(output.shape())));
+      throw BackwardError(
+          fmt::format("{}: the output has shape {}; a non-scalar output needs a seed gradient of that shape", caller,
+                      shape_str(output.shape())));
     }
     return Variable<T>(full<T>(output.shape(), T(1)));
   }

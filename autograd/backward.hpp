@@ -7,11 +7,11 @@
 // Both replay the tape in reverse from the output (see variable.hpp).
 #pragma once
 
-#include "autograd/variable.hpp"
-
 #include <optional>
 #include <stdexcept>
 #include <vector>
+
+#include "autograd/variable.hpp"
 
 namespace ag {
 

@@ -102,9 +102,10 @@ std::string GradcheckReport::summary() const {
     out += fmt::format("  input {}: {} max abs error {:.3g}, max rel error {:.3g}", r.input, r.ok ? "ok  " : "FAIL",
                        r.max_abs_error, r.max_rel_error);
     if (!r.ok) {
-      out += fmt::format("; worst at input element {} / output element {}: analytic {:.10g}, numeric {:.10g} "
-                         "(|a-n|/|a+n| = {:.3g})",
-                         r.worst_input_element, r.worst_output_element, r.analytic, r.numeric, r.scale_free);
+      out += fmt::format(
+          "; worst at input element {} / output element {}: analytic {:.10g}, numeric {:.10g} "
+          "(|a-n|/|a+n| = {:.3g})",
+          r.worst_input_element, r.worst_output_element, r.analytic, r.numeric, r.scale_free);
     }
     out += "\n";
   }

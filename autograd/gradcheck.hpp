@@ -9,11 +9,11 @@
 //   CHECK_MESSAGE(report.ok, report.summary());
 #pragma once
 
-#include "autograd/variable.hpp"
-
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "autograd/variable.hpp"
 
 namespace ag {
 

@@ -60,7 +60,8 @@ std::string graph_table(const Variable<T>& output, std::size_t max_values) {
   const auto nodes = nodes_of(output);
   std::map<const detail::Node<T>*, std::size_t> id;
   for (const detail::Node<T>* n : nodes) id.emplace(n, id.size());
-  std::string out = fmt::format("{:>4}  {:<14} {:<8} {:<8} {:<26} {}\n", "id", "op", "shape", "inputs", "value", "grad");
+  std::string out =
+      fmt::format("{:>4}  {:<14} {:<8} {:<8} {:<26} {}\n", "id", "op", "shape", "inputs", "value", "grad");
   for (const detail::Node<T>* n : nodes) {
     std::vector<std::size_t> ins;
     for (const Variable<T>& in : n->inputs) ins.push_back(id[detail::Access::node(in)]);

@@ -1,9 +1,9 @@
 // Seeing the graph that produced a variable: as Graphviz DOT, or as a table.
 #pragma once
 
-#include "autograd/variable.hpp"
-
 #include <string>
+
+#include "autograd/variable.hpp"
 
 namespace ag {
 

@@ -6,6 +6,4 @@
 // The templates' definitions live in .cpp files, so these lines are what makes them exist.
 #pragma once
 
-#define AG_INSTANTIATE(macro) \
-  macro(float)                \
-  macro(double)
+#define AG_INSTANTIATE(macro) macro(float) macro(double)

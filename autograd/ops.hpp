@@ -44,13 +44,16 @@ template <class T>
 Variable<T> pow(const Variable<T>& a, Scalar<T> exponent);  // a^exponent
 
 // Elementwise functions (ops/elementwise.cpp).
-template <class T> Variable<T> exp(const Variable<T>& a);
+template <class T>
+Variable<T> exp(const Variable<T>& a);
 template <class T>
 Variable<T> log(const Variable<T>& a);  // natural logarithm
-template <class T> Variable<T> sqrt(const Variable<T>& a);
+template <class T>
+Variable<T> sqrt(const Variable<T>& a);
 template <class T>
 Variable<T> abs(const Variable<T>& a);  // gradient 0 at 0, as in PyTorch
-template <class T> Variable<T> tanh(const Variable<T>& a);
+template <class T>
+Variable<T> tanh(const Variable<T>& a);
 template <class T>
 Variable<T> sigmoid(const Variable<T>& a);  // 1 / (1 + e^-a), without overflow
 template <class T>
@@ -60,21 +63,30 @@ Variable<T> softplus(const Variable<T>& a);  // log(1 + e^a), without overflow
 template <class T>
 Variable<T> log_sigmoid(const Variable<T>& a);  // log(sigmoid(a)), without overflow
 // [a >= 0], the perceptron's threshold; its derivative is 0 wherever it exists.
-template <class T> Variable<T> step(const Variable<T>& a);
+template <class T>
+Variable<T> step(const Variable<T>& a);
 // softplus(z) - t z: the cross-entropy of sigmoid(z) against t, fused for stability and speed.
-template <class T> Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target);
+template <class T>
+Variable<T> logistic_loss(const Variable<T>& z, const Variable<T>& target);
 template <class T>
 Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi);  // min(max(a, lo), hi)
 
 // Comparisons and selection (ops/compare.cpp). Comparisons return 0/1 constants, outside the graph.
-template <class T> Variable<T> gt(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> ge(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> lt(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> le(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> eq(const Variable<T>& a, const Variable<T>& b);
-template <class T> Variable<T> ne(const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> gt(const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> ge(const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> lt(const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> le(const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> eq(const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> ne(const Variable<T>& a, const Variable<T>& b);
 // Elementwise `condition != 0 ? a : b`, broadcasting all three; the condition gets no gradient.
-template <class T> Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Variable<T>& b);
+template <class T>
+Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Variable<T>& b);
 
 // Matrix product (ops/matmul.cpp). 2-D operands multiply as matrices; operands of higher rank
 // are stacks of matrices whose leading dimensions broadcast; a 1-D operand is a row (left) or a
@@ -84,29 +96,37 @@ template <class T>
 Variable<T> matmul(const Variable<T>& a, const Variable<T>& b, bool transpose_a = false, bool transpose_b = false);
 
 // Shapes (ops/shape.cpp). Shapes given to reshape may hold one -1, inferred from the size.
-template <class T> Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape);
+template <class T>
+Variable<T> reshape(const Variable<T>& a, const std::vector<long>& shape);
 template <class T>
 Variable<T> flatten(const Variable<T>& a);  // composite: reshape to [-1]
 // Permutes the axes; without `perm`, swaps the last two.
-template <class T> Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm = {});
+template <class T>
+Variable<T> transpose(const Variable<T>& a, const std::vector<std::size_t>& perm = {});
 // numpy's broadcast_to: a repeated along the dimensions that broadcasting it to `shape` adds.
-template <class T> Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape);
+template <class T>
+Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape);
 // The adjoint of broadcast_to: a summed over the dimensions that broadcasting `shape` to a's adds.
-template <class T> Variable<T> sum_to(const Variable<T>& a, const Shape& shape);
+template <class T>
+Variable<T> sum_to(const Variable<T>& a, const Shape& shape);
 // Elements start, start + step, ... < stop along `axis` (negative start/stop count from the end).
-template <class T> Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long step = 1);
+template <class T>
+Variable<T> slice(const Variable<T>& a, long axis, long start, long stop, long step = 1);
 // The adjoint of slice: a tensor of `shape`, zero but for `a` placed where slice would read it.
 template <class T>
 Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long start, long stop, long step = 1);
 // Rows (entries along axis 0) picked by index, repeats allowed: a minibatch, an embedding lookup.
-template <class T> Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows);
+template <class T>
+Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows);
 // The adjoint of gather_rows: `row_count` zero rows, row rows[i] adding a's row i.
 template <class T>
 Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count);
 // The parts joined along an existing axis; they agree on every other dimension.
-template <class T> Variable<T> concat(const std::vector<Variable<T>>& parts, long axis = 0);
+template <class T>
+Variable<T> concat(const std::vector<Variable<T>>& parts, long axis = 0);
 // Composite: the parts, all of one shape, joined along a new axis (reshapes, then concat).
-template <class T> Variable<T> stack(const std::vector<Variable<T>>& parts, long axis = 0);
+template <class T>
+Variable<T> stack(const std::vector<Variable<T>>& parts, long axis = 0);
 // The same from a brace list, whose type is then deduced: ag::concat({a, b}), ag::stack({a, b}, 1).
 template <class T>
 Variable<T> concat(std::initializer_list<Variable<T>> parts, long axis = 0) {
@@ -119,13 +139,17 @@ Variable<T> stack(std::initializer_list<Variable<T>> parts, long axis = 0) {
 
 // Reductions (ops/reduce.cpp). Empty `axes` means all of them; keepdims keeps them as 1.
 // Composite: sum_to to the kept shape, then a reshape.
-template <class T> Variable<T> sum(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+template <class T>
+Variable<T> sum(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
 // Composite: sum / count.
-template <class T> Variable<T> mean(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+template <class T>
+Variable<T> mean(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
 // Ties share the gradient equally.
-template <class T> Variable<T> max(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+template <class T>
+Variable<T> max(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
 // Composite: -max(-a).
-template <class T> Variable<T> min(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
+template <class T>
+Variable<T> min(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
 // Composite: log(sum(exp(a))), shifted by the max (a constant) so that it does not overflow.
 template <class T>
 Variable<T> logsumexp(const Variable<T>& a, const std::vector<long>& axes = {}, bool keepdims = false);
@@ -135,18 +159,57 @@ template <class T>
 Variable<T> log_softmax(const Variable<T>& a, long axis = -1);  // composite: a - logsumexp(a)
 
 // Operators, with plain numbers on either side.
-template <class T> Variable<T> operator+(const Variable<T>& a, const Variable<T>& b) { return add(a, b); }
-template <class T> Variable<T> operator-(const Variable<T>& a, const Variable<T>& b) { return sub(a, b); }
-template <class T> Variable<T> operator*(const Variable<T>& a, const Variable<T>& b) { return mul(a, b); }
-template <class T> Variable<T> operator/(const Variable<T>& a, const Variable<T>& b) { return div(a, b); }
-template <class T> Variable<T> operator-(const Variable<T>& a) { return neg(a); }
-template <class T> Variable<T> operator+(const Variable<T>& a, Scalar<T> b) { return add(a, constant<T>(b)); }
-template <class T> Variable<T> operator-(const Variable<T>& a, Scalar<T> b) { return sub(a, constant<T>(b)); }
-template <class T> Variable<T> operator*(const Variable<T>& a, Scalar<T> b) { return mul(a, constant<T>(b)); }
-template <class T> Variable<T> operator/(const Variable<T>& a, Scalar<T> b) { return div(a, constant<T>(b)); }
-template <class T> Variable<T> operator+(Scalar<T> a, const Variable<T>& b) { return add(constant<T>(a), b); }
-template <class T> Variable<T> operator-(Scalar<T> a, const Variable<T>& b) { return sub(constant<T>(a), b); }
-template <class T> Variable<T> operator*(Scalar<T> a, const Variable<T>& b) { return mul(constant<T>(a), b); }
-template <class T> Variable<T> operator/(Scalar<T> a, const Variable<T>& b) { return div(constant<T>(a), b); }
+template <class T>
+Variable<T> operator+(const Variable<T>& a, const Variable<T>& b) {
+  return add(a, b);
+}
+template <class T>
+Variable<T> operator-(const Variable<T>& a, const Variable<T>& b) {
+  return sub(a, b);
+}
+template <class T>
+Variable<T> operator*(const Variable<T>& a, const Variable<T>& b) {
+  return mul(a, b);
+}
+template <class T>
+Variable<T> operator/(const Variable<T>& a, const Variable<T>& b) {
+  return div(a, b);
+}
+template <class T>
+Variable<T> operator-(const Variable<T>& a) {
+  return neg(a);
+}
+template <class T>
+Variable<T> operator+(const Variable<T>& a, Scalar<T> b) {
+  return add(a, constant<T>(b));
+}
+template <class T>
+Variable<T> operator-(const Variable<T>& a, Scalar<T> b) {
+  return sub(a, constant<T>(b));
+}
+template <class T>
+Variable<T> operator*(const Variable<T>& a, Scalar<T> b) {
+  return mul(a, constant<T>(b));
+}
+template <class T>
+Variable<T> operator/(const Variable<T>& a, Scalar<T> b) {
+  return div(a, constant<T>(b));
+}
+template <class T>
+Variable<T> operator+(Scalar<T> a, const Variable<T>& b) {
+  return add(constant<T>(a), b);
+}
+template <class T>
+Variable<T> operator-(Scalar<T> a, const Variable<T>& b) {
+  return sub(constant<T>(a), b);
+}
+template <class T>
+Variable<T> operator*(Scalar<T> a, const Variable<T>& b) {
+  return mul(constant<T>(a), b);
+}
+template <class T>
+Variable<T> operator/(Scalar<T> a, const Variable<T>& b) {
+  return div(constant<T>(a), b);
+}
 
 }  // namespace ag

@@ -45,7 +45,9 @@ std::vector<std::string> primitives() {
   return names;
 }
 
-std::uint64_t next_tape_position() { return tape_end.fetch_add(1, std::memory_order_relaxed) + 1; }
+std::uint64_t next_tape_position() {
+  return tape_end.fetch_add(1, std::memory_order_relaxed) + 1;
+}
 
 template <class T>
 void check_finite(const char* op, const char* pass, const Tensor<T>& value) {

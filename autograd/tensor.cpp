@@ -8,7 +8,9 @@
 
 namespace ag {
 
-std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+std::string shape_str(const Shape& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
 
 std::optional<std::size_t> checked_element_count(const Shape& shape) {
   // numpy's rule: the dimensions other than 0 must multiply within a ptrdiff_t even when another
@@ -48,8 +50,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     const std::size_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
     const std::size_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
     if (da != db && da != 1 && db != 1) {
-      throw ShapeError(fmt::format("{}: shapes {} and {} cannot be broadcast together", op,
-                                   shape_str(a), shape_str(b)));
+      throw ShapeError(
+          fmt::format("{}: shapes {} and {} cannot be broadcast together", op, shape_str(a), shape_str(b)));
     }
     out[rank - 1 - i] = da == 1 ? db : da;
   }

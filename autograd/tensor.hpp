@@ -22,8 +22,8 @@ namespace ag {
 
 // An xt::xarray whose storage comes from the engine's block cache (allocator.hpp).
 template <class T>
-using Tensor = xt::xarray_container<xt::uvector<T, CachingAllocator<T>>, xt::layout_type::row_major,
-                                    xt::svector<std::size_t, 4>>;
+using Tensor =
+    xt::xarray_container<xt::uvector<T, CachingAllocator<T>>, xt::layout_type::row_major, xt::svector<std::size_t, 4>>;
 
 using Shape = std::vector<std::size_t>;
 

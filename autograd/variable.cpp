@@ -15,7 +15,9 @@ namespace {
 thread_local long node_count = 0;
 }  // namespace
 
-long live_nodes() { return node_count; }
+long live_nodes() {
+  return node_count;
+}
 
 void throw_undefined(const char* what) {
   throw UndefinedVariableError(

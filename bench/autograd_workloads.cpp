@@ -1,12 +1,11 @@
 // This engine's side of the benchmark (workloads.hpp).
-#include "workloads.hpp"
+#include <cblas.h>
 
 #include <autograd/autograd.hpp>
 #include <nn/nn.hpp>
-
-#include <cblas.h>
-
 #include <random>
+
+#include "workloads.hpp"
 
 namespace bench {
 
@@ -38,8 +37,9 @@ void sgd(std::vector<V>& params, float lr) {
 }
 
 Workload course_step() {
-  auto params = std::make_shared<std::vector<V>>(std::vector<V>{
-      V(T{{0.5f, -1.0f}, {1.5f, -2.0f}}, true), V(T{{1.0f, -1.0f}, {3.0f, -4.0f}}, true), V(column({1.0f, -3.0f}), true)});
+  auto params = std::make_shared<std::vector<V>>(std::vector<V>{V(T{{0.5f, -1.0f}, {1.5f, -2.0f}}, true),
+                                                                V(T{{1.0f, -1.0f}, {3.0f, -4.0f}}, true),
+                                                                V(column({1.0f, -3.0f}), true)});
   const V x(T{{2.0f, -1.0f}}), y(column({1.0f}));
   return {[params, x, y] {
             std::vector<V>& p = *params;
@@ -140,8 +140,8 @@ Workload mlp_products(int batch) {
   };
   const int b = batch;
   const std::vector<Product> products = {
-      {false, false, b, 256, 784}, {false, false, b, 128, 256}, {false, false, b, 10, 128},    // forward
-      {true, false, 128, 10, b},   {false, true, b, 128, 10},   {true, false, 256, 128, b},   // backward
+      {false, false, b, 256, 784}, {false, false, b, 128, 256}, {false, false, b, 10, 128},  // forward
+      {true, false, 128, 10, b},   {false, true, b, 128, 10},   {true, false, 256, 128, b},  // backward
       {false, true, b, 256, 128},  {true, false, 784, 256, b}};
   auto buffers = std::make_shared<std::vector<std::vector<float>>>();
   for (const Product& p : products) {
@@ -180,16 +180,24 @@ void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count
   }
 }
 
-const char* engine_name() { return "autograd"; }
+const char* engine_name() {
+  return "autograd";
+}
 
-void set_threads(int threads) { openblas_set_num_threads(threads); }
+void set_threads(int threads) {
+  openblas_set_num_threads(threads);
+}
 
 std::string blas_threading() {
   switch (openblas_get_parallel()) {
-    case 0: return "sequential";
-    case 1: return "pthread";
-    case 2: return "openmp";
-    default: return "unknown";
+    case 0:
+      return "sequential";
+    case 1:
+      return "pthread";
+    case 2:
+      return "openmp";
+    default:
+      return "unknown";
   }
 }
 

@@ -27,9 +27,9 @@
 // epoch per engine and thread count, each in its own process: examples per second and peak
 // resident memory. Exits non-zero when a worker fails or outlives its time limit.
 #include <fmt/format.h>
-#include <spawn.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -54,7 +54,8 @@ namespace fs = std::filesystem;
 
 // Multiply-adds of the 784-256-128-10 MLP per example, times 2 (flops): forward, then backward
 // (weight gradients for every layer, input gradients for all but the first).
-constexpr double kMlpFlopsPerExample = 2.0 * (2 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10) + (256.0 * 128 + 128.0 * 10));
+constexpr double kMlpFlopsPerExample =
+    2.0 * (2 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10) + (256.0 * 128 + 128.0 * 10));
 
 struct Options {
   bool quick = false, markdown = false, glibc_malloc_defaults = false;
@@ -106,7 +107,8 @@ Output run(const std::vector<std::string>& argv, const std::map<std::string, std
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
   bool timed_out = false;
   for (char buffer[4096];;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fds[0], POLLIN, 0};
     if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) == 0) {
       timed_out = true;
@@ -124,11 +126,12 @@ Output run(const std::vector<std::string>& argv, const std::map<std::string, std
   out.peak_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
   std::string command;
   for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
-  if (timed_out) throw std::runtime_error(fmt::format("`{}` ran past its {:.0f} s limit and was killed", command, limit));
+  if (timed_out)
+    throw std::runtime_error(fmt::format("`{}` ran past its {:.0f} s limit and was killed", command, limit));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(fmt::format("`{}` failed ({})", command,
-                                         WIFEXITED(status) ? fmt::format("exit {}", WEXITSTATUS(status))
-                                                           : fmt::format("signal {}", WTERMSIG(status))));
+    throw std::runtime_error(fmt::format(
+        "`{}` failed ({})", command,
+        WIFEXITED(status) ? fmt::format("exit {}", WEXITSTATUS(status)) : fmt::format("signal {}", WTERMSIG(status))));
   }
   return out;
 }
@@ -254,23 +257,25 @@ int main(int argc, char** argv) try {
   std::string expected_blas;
   if (!o.blas_dir.empty()) {
     if (!fs::exists(fs::path(o.blas_dir) / "libopenblas.so.0")) {
-      throw std::runtime_error(fmt::format("no libopenblas.so.0 in {} (install libopenblas0-openmp, or pass "
-                                           "--blas-dir '' to keep the system's OpenBLAS)",
-                                           o.blas_dir));
+      throw std::runtime_error(
+          fmt::format("no libopenblas.so.0 in {} (install libopenblas0-openmp, or pass "
+                      "--blas-dir '' to keep the system's OpenBLAS)",
+                      o.blas_dir));
     }
     const char* old = std::getenv("LD_LIBRARY_PATH");
     base_env["LD_LIBRARY_PATH"] = o.blas_dir + (old && *old ? std::string(":") + old : "");
-    expected_blas = o.blas_dir.find("openmp") != std::string::npos   ? "openmp"
+    expected_blas = o.blas_dir.find("openmp") != std::string::npos    ? "openmp"
                     : o.blas_dir.find("pthread") != std::string::npos ? "pthread"
-                                                                       : "";
+                                                                      : "";
   }
 
   if (!o.glibc_malloc_defaults) {
     base_env["MALLOC_MMAP_THRESHOLD_"] = std::to_string(1u << 25);
     base_env["MALLOC_TRIM_THRESHOLD_"] = std::to_string(1u << 30);
   }
-  fmt::print(stderr, "bench_compare: OpenBLAS {}, glibc malloc {}\n", o.blas_dir.empty() ? "as installed" : o.blas_dir,
-             o.glibc_malloc_defaults ? "defaults" : "keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)");
+  fmt::print(
+      stderr, "bench_compare: OpenBLAS {}, glibc malloc {}\n", o.blas_dir.empty() ? "as installed" : o.blas_dir,
+      o.glibc_malloc_defaults ? "defaults" : "keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)");
 
   Rounds rounds;
   for (int repeat = 0; repeat < o.repeats; ++repeat) {
@@ -279,10 +284,10 @@ int main(int argc, char** argv) try {
       env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
       for (std::size_t k = 0; k < engines.size(); ++k) {
         const std::string& engine = engines[(k + static_cast<std::size_t>(repeat)) % engines.size()];
-        const Output out = run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads),
-                                "--rounds", std::to_string(o.rounds), "--round-seconds",
-                                fmt::format("{}", o.round_seconds)},
-                               env, o.time_limit);
+        const Output out =
+            run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads), "--rounds",
+                 std::to_string(o.rounds), "--round-seconds", fmt::format("{}", o.round_seconds)},
+                env, o.time_limit);
         read_worker(engine, threads, out.text, expected_blas, rounds);
       }
     }
@@ -300,11 +305,12 @@ int main(int argc, char** argv) try {
       if (name == "sgemm_1024" || !ours_all.count(name)) continue;
       const std::vector<double>& ours_rounds = ours_all.at(name);
       const Spread ours = spread_of(ours_rounds);
-      std::string line = fmt::format("{{\"bench\": \"{}\", \"threads\": {}, \"autograd_ns\": {:.1f}, "
-                                     "\"autograd_p25_ns\": {:.1f}, \"autograd_p75_ns\": {:.1f}",
-                                     name, threads, ours.median, ours.p25, ours.p75);
-      std::string row = fmt::format("| {} | {} | {} ({}-{})", name, threads, duration(ours.median),
-                                    duration(ours.p25), duration(ours.p75));
+      std::string line = fmt::format(
+          "{{\"bench\": \"{}\", \"threads\": {}, \"autograd_ns\": {:.1f}, "
+          "\"autograd_p25_ns\": {:.1f}, \"autograd_p75_ns\": {:.1f}",
+          name, threads, ours.median, ours.p25, ours.p75);
+      std::string row = fmt::format("| {} | {} | {} ({}-{})", name, threads, duration(ours.median), duration(ours.p25),
+                                    duration(ours.p75));
       std::string rate;
       if (name.find("batch256") != std::string::npos && sgemm_gflops > 0) {
         const double gflops = kMlpFlopsPerExample * 256 / ours.median;
@@ -316,9 +322,10 @@ int main(int argc, char** argv) try {
         const Spread theirs = spread_of(theirs_it->second);
         const double ratio = theirs.median / ours.median;
         const bool noise = theirs.p25 / ours.p75 <= 1.0 && theirs.p75 / ours.p25 >= 1.0;
-        line += fmt::format(", \"libtorch_ns\": {:.1f}, \"libtorch_p25_ns\": {:.1f}, \"libtorch_p75_ns\": {:.1f}, "
-                            "\"speedup_vs_libtorch\": {:.2f}, \"within_noise\": {}",
-                            theirs.median, theirs.p25, theirs.p75, ratio, noise);
+        line += fmt::format(
+            ", \"libtorch_ns\": {:.1f}, \"libtorch_p25_ns\": {:.1f}, \"libtorch_p75_ns\": {:.1f}, "
+            "\"speedup_vs_libtorch\": {:.2f}, \"within_noise\": {}",
+            theirs.median, theirs.p25, theirs.p75, ratio, noise);
         row += fmt::format("{} | {} ({}-{}) | {:.2f}x{} |", rate, duration(theirs.median), duration(theirs.p25),
                            duration(theirs.p75), ratio, noise ? " (within noise)" : "");
       } else {
@@ -368,8 +375,9 @@ int main(int argc, char** argv) try {
   }
 
   if (o.markdown) {
-    fmt::print("\n| workload | threads | autograd: median (quartiles) | libtorch: median (quartiles) | libtorch / "
-               "autograd |\n| --- | --- | --- | --- | --- |\n");
+    fmt::print(
+        "\n| workload | threads | autograd: median (quartiles) | libtorch: median (quartiles) | libtorch / "
+        "autograd |\n| --- | --- | --- | --- | --- |\n");
     for (const auto& row : table) fmt::print("{}\n", row);
   }
   return 0;

@@ -1,10 +1,10 @@
 // libtorch's side of the benchmark (workloads.hpp): the twins of autograd_workloads.cpp, the same
 // computations as a libtorch user writes them. Compiled at the C++ standard libtorch was built for.
-#include "workloads.hpp"
-
 #include <torch/torch.h>
 
 #include <string>
+
+#include "workloads.hpp"
 
 // OpenBLAS's own report of its threading; libtorch links OpenBLAS, so the symbol is there.
 extern "C" int openblas_get_parallel();
@@ -23,9 +23,10 @@ void sgd(std::vector<torch::Tensor>& params, double lr) {
 }
 
 Workload course_step() {
-  auto params = std::make_shared<std::vector<torch::Tensor>>(std::vector<torch::Tensor>{
-      torch::tensor({{0.5f, -1.0f}, {1.5f, -2.0f}}).requires_grad_(),
-      torch::tensor({{1.0f, -1.0f}, {3.0f, -4.0f}}).requires_grad_(), torch::tensor({{1.0f}, {-3.0f}}).requires_grad_()});
+  auto params = std::make_shared<std::vector<torch::Tensor>>(
+      std::vector<torch::Tensor>{torch::tensor({{0.5f, -1.0f}, {1.5f, -2.0f}}).requires_grad_(),
+                                 torch::tensor({{1.0f, -1.0f}, {3.0f, -4.0f}}).requires_grad_(),
+                                 torch::tensor({{1.0f}, {-3.0f}}).requires_grad_()});
   const auto x = torch::tensor({{2.0f, -1.0f}}), y = torch::tensor({{1.0f}});
   return {[params, x, y] {
             auto& p = *params;
@@ -113,7 +114,9 @@ void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count
   }
 }
 
-const char* engine_name() { return "libtorch"; }
+const char* engine_name() {
+  return "libtorch";
+}
 
 // torch::set_num_threads sizes libtorch's own pool; OpenBLAS is told separately (it does not
 // follow), as a user who wants N threads must.
@@ -124,10 +127,14 @@ void set_threads(int threads) {
 
 std::string blas_threading() {
   switch (openblas_get_parallel()) {
-    case 0: return "sequential";
-    case 1: return "pthread";
-    case 2: return "openmp";
-    default: return "unknown";
+    case 0:
+      return "sequential";
+    case 1:
+      return "pthread";
+    case 2:
+      return "openmp";
+    default:
+      return "unknown";
   }
 }
 

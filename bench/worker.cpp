@@ -8,16 +8,15 @@
 //   blas <openblas threading>
 //   rounds <workload> <ns per item in round 1> <round 2> ...
 //   epoch <examples> <seconds>
-#include "harness.hpp"
-#include "workloads.hpp"
-
-#include <nn/nn.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <nn/nn.hpp>
 #include <string>
+
+#include "harness.hpp"
+#include "workloads.hpp"
 
 namespace {
 

@@ -6,9 +6,9 @@
 //   he           N(0, 2 / fan_in) (He et al., for ReLU)
 #pragma once
 
-#include "nn/random.hpp"
-
 #include <autograd/variable.hpp>
+
+#include "nn/random.hpp"
 
 namespace ag::nn {
 

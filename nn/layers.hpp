@@ -2,11 +2,11 @@
 // autograd ops.
 #pragma once
 
-#include "nn/init.hpp"
-#include "nn/module.hpp"
-
 #include <functional>
 #include <initializer_list>
+
+#include "nn/init.hpp"
+#include "nn/module.hpp"
 
 namespace ag::nn {
 
@@ -64,15 +64,25 @@ std::shared_ptr<Layer<T>> activation(Variable<T> (*f)(const Variable<T>&)) {
   return std::make_shared<Function<T>>(f);
 }
 template <class T = float>
-std::shared_ptr<Layer<T>> relu() { return activation<T>(ag::relu<T>); }
+std::shared_ptr<Layer<T>> relu() {
+  return activation<T>(ag::relu<T>);
+}
 template <class T = float>
-std::shared_ptr<Layer<T>> sigmoid() { return activation<T>(ag::sigmoid<T>); }
+std::shared_ptr<Layer<T>> sigmoid() {
+  return activation<T>(ag::sigmoid<T>);
+}
 template <class T = float>
-std::shared_ptr<Layer<T>> tanh() { return activation<T>(ag::tanh<T>); }
+std::shared_ptr<Layer<T>> tanh() {
+  return activation<T>(ag::tanh<T>);
+}
 template <class T = float>
-std::shared_ptr<Layer<T>> step() { return activation<T>(ag::step<T>); }
+std::shared_ptr<Layer<T>> step() {
+  return activation<T>(ag::step<T>);
+}
 template <class T = float>
-std::shared_ptr<Layer<T>> softplus() { return activation<T>(ag::softplus<T>); }
+std::shared_ptr<Layer<T>> softplus() {
+  return activation<T>(ag::softplus<T>);
+}
 
 // Inverted dropout: in training, each element is zeroed with probability p and the rest scaled
 // by 1 / (1 - p), so that evaluation (the identity) sees the same expected activation.

@@ -1,11 +1,11 @@
 #include "nn/losses.hpp"
 
-#include "autograd/instantiate.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "autograd/instantiate.hpp"
 
 namespace ag::nn {
 
@@ -63,7 +63,8 @@ Tensor<T> one_hot(const std::vector<std::size_t>& labels, std::size_t classes) {
   Tensor<T> out = full<T>({labels.size(), classes}, T(0));
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] >= classes) {
-      throw std::out_of_range(fmt::format("one_hot: label {} at row {} is not below {} classes", labels[i], i, classes));
+      throw std::out_of_range(
+          fmt::format("one_hot: label {} at row {} is not below {} classes", labels[i], i, classes));
     }
     out(i, labels[i]) = T(1);
   }

@@ -31,7 +31,6 @@
 #pragma once
 
 #include <autograd/autograd.hpp>
-
 #include <vector>
 
 namespace ag::nn {

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <autograd/autograd.hpp>
-
 #include <memory>
 #include <string>
 #include <utility>

@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <autograd/parallel.hpp>
 #include <cmath>
 #include <stdexcept>
-#include <autograd/parallel.hpp>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
-
-#include <array>
 
 namespace ag::nn {
 
@@ -54,7 +53,9 @@ void for_blocks(std::size_t n, std::size_t tensors, Update update) {
   detail::parallel_ranges(n, n * tensors, [&](std::size_t begin, std::size_t end) {
     for (std::size_t b = begin; b < end; b += kBlock) {
       const std::size_t len = std::min(kBlock, end - b);
-      update([b, len](auto& t) { return xt::adapt(t.data() + b, len, xt::no_ownership(), std::array<std::size_t, 1>{len}); });
+      update([b, len](auto& t) {
+        return xt::adapt(t.data() + b, len, xt::no_ownership(), std::array<std::size_t, 1>{len});
+      });
     }
   });
 }
@@ -110,7 +111,8 @@ void SGD<T>::step() {
 }
 
 template <class T>
-Adam<T>::Adam(std::vector<Variable<T>> params, AdamOptions options) : Optimizer<T>(std::move(params)), options_(options) {
+Adam<T>::Adam(std::vector<Variable<T>> params, AdamOptions options)
+    : Optimizer<T>(std::move(params)), options_(options) {
   require(std::isfinite(options.lr) && options.lr >= 0, "Adam", "lr", options.lr, "finite and >= 0");
   require(options.beta1 >= 0 && options.beta1 < 1, "Adam", "beta1", options.beta1, "in [0, 1)");
   require(options.beta2 >= 0 && options.beta2 < 1, "Adam", "beta2", options.beta2, "in [0, 1)");

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <autograd/autograd.hpp>
-
 #include <vector>
 
 namespace ag::nn {

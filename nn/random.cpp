@@ -1,9 +1,9 @@
 #include "nn/random.hpp"
 
-#include "autograd/instantiate.hpp"
-
 #include <algorithm>
 #include <numeric>
+
+#include "autograd/instantiate.hpp"
 
 namespace ag::nn {
 
@@ -46,11 +46,13 @@ Generator& default_generator() {
   return generator;
 }
 
-void manual_seed(std::uint64_t seed) { default_generator().seed(seed); }
+void manual_seed(std::uint64_t seed) {
+  default_generator().seed(seed);
+}
 
-#define AG_NN_RANDOM(T)                                                   \
-  template Tensor<T> Generator::uniform(const Shape&, T, T);              \
-  template Tensor<T> Generator::normal(const Shape&, T, T);               \
+#define AG_NN_RANDOM(T)                                      \
+  template Tensor<T> Generator::uniform(const Shape&, T, T); \
+  template Tensor<T> Generator::normal(const Shape&, T, T);  \
   template Tensor<T> Generator::bernoulli(const Shape&, double);
 AG_INSTANTIATE(AG_NN_RANDOM)
 

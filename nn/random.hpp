@@ -5,7 +5,6 @@
 #pragma once
 
 #include <autograd/tensor.hpp>
-
 #include <cstdint>
 #include <random>
 #include <vector>

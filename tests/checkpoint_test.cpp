@@ -101,7 +101,8 @@ TEST_CASE("a load says precisely what does not match, and changes nothing") {
   CHECK(shape.find("nothing was loaded") != std::string::npos);
   CHECK(big.fc1->weight().value() == before);
 
-  nn::save_arrays<float>(dir / "other.npz", {{"fc1.weight", ag::full<float>({3, 4}, 0.0f)}, {"extra", ag::full<float>({1}, 0.0f)}});
+  nn::save_arrays<float>(dir / "other.npz",
+                         {{"fc1.weight", ag::full<float>({3, 4}, 0.0f)}, {"extra", ag::full<float>({1}, 0.0f)}});
   const std::string names = load_error(small, dir / "other.npz");
   CHECK(names.find("missing from the file: fc1.bias, fc2.weight, fc2.bias") != std::string::npos);
   CHECK(names.find("in the file but not in the model: extra") != std::string::npos);

@@ -1,13 +1,13 @@
 // The course's hand-worked backpropagation (2-2-2-1 sigmoid network, x = [2, -1], y = 1,
 // alpha = 0.2), reproduced by the engine: against an independent plain-double run of the slides'
 // algorithm to the last digit, and against every figure the slides print.
-#include "../tutorials/course_network.hpp"
-
 #include <doctest/doctest.h>
 
 #include <array>
 #include <cmath>
 #include <string>
+
+#include "../tutorials/course_network.hpp"
 
 namespace {
 
@@ -36,7 +36,9 @@ struct ByHand {
   }
 };
 
-ByHand slides_by_hand() { return {{{0.5, -1.0}, {1.5, -2.0}}, {{1.0, -1.0}, {3.0, -4.0}}, {1.0, -3.0}, {}, {}, {}, {}, 0, 0, 0, {}, {}}; }
+ByHand slides_by_hand() {
+  return {{{0.5, -1.0}, {1.5, -2.0}}, {{1.0, -1.0}, {3.0, -4.0}}, {1.0, -3.0}, {}, {}, {}, {}, 0, 0, 0, {}, {}};
+}
 
 constexpr double kExact = 1e-12;
 

@@ -84,7 +84,8 @@ TEST_CASE("Linear: .generator is the one drawn from, and the default generator i
 TEST_CASE("register_parameter and register_module refuse an empty name") {
   Open m;
   m.register_parameter("w", Tensor<double>{1.0});
-  const std::string error = test::error_of<std::invalid_argument>([&] { m.register_parameter("", Tensor<double>{2.0}); });
+  const std::string error =
+      test::error_of<std::invalid_argument>([&] { m.register_parameter("", Tensor<double>{2.0}); });
   CHECK(test::contains(error, "Open::register_parameter(\"\")"));
   CHECK(test::contains(error, "must not be empty"));
   CHECK(test::contains(test::error_of<std::invalid_argument>([&] { m.register_module("", nn::linear<double>(1, 1)); }),
@@ -98,8 +99,9 @@ TEST_CASE("register_parameter and register_module refuse a dotted name") {
       test::error_of<std::invalid_argument>([&] { m.register_parameter("a.b", Tensor<double>{2.0}); });
   CHECK(test::contains(error, "Open::register_parameter(\"a.b\")"));
   CHECK(test::contains(error, "must not contain '.'"));
-  CHECK(test::contains(test::error_of<std::invalid_argument>([&] { m.register_module("fc.1", nn::linear<double>(1, 1)); }),
-                       "Open::register_module(\"fc.1\")"));
+  CHECK(test::contains(
+      test::error_of<std::invalid_argument>([&] { m.register_module("fc.1", nn::linear<double>(1, 1)); }),
+      "Open::register_module(\"fc.1\")"));
   CHECK_THROWS_AS(m.register_parameter(".", Tensor<double>{2.0}), std::invalid_argument);
   CHECK(names_of(m).empty());
 }
@@ -230,6 +232,7 @@ TEST_CASE("perceptron_loss: none is (step(z) - y) z per element, sum the percept
 TEST_CASE("a reduction that is none of the three is refused") {
   const auto bad = static_cast<nn::Reduction>(42);
   const V p(Tensor<double>{0.5}), t(Tensor<double>{1.0});
-  CHECK(test::contains(test::error_of<std::invalid_argument>([&] { nn::mse(p, t, bad); }), "mse: unknown reduction 42"));
+  CHECK(
+      test::contains(test::error_of<std::invalid_argument>([&] { nn::mse(p, t, bad); }), "mse: unknown reduction 42"));
   CHECK_THROWS_AS(nn::softmax_cross_entropy(V(Tensor<double>{{1.0, 2.0}}), {0}, bad), std::invalid_argument);
 }

@@ -17,7 +17,9 @@ class TwoLayer : public nn::Module<double> {
     fc2 = register_module("fc2", nn::linear<double>(4, 2, {.init = nn::Init::he, .bias = false}));
     scale = register_parameter("scale", Tensor<double>{1.0});
   }
-  ag::Variable<double> forward(const ag::Variable<double>& x) { return fc2->forward(ag::tanh(fc1->forward(x))) * scale; }
+  ag::Variable<double> forward(const ag::Variable<double>& x) {
+    return fc2->forward(ag::tanh(fc1->forward(x))) * scale;
+  }
   std::shared_ptr<nn::Linear<double>> fc1, fc2;
   ag::Variable<double> scale;
 };
@@ -144,7 +146,8 @@ TEST_CASE("losses against their closed forms, and their gradients") {
   CHECK(nn::l2_penalty<double>({V(Tensor<double>{1.0, -2.0}), V(Tensor<double>{-3.0})}).item() == 14.0);
 
   CHECK_GRADIENTS([](const test::Vars& v) { return nn::kl_bernoulli(0.05, ag::sigmoid(v[0])); }, test::uniform({4}));
-  CHECK_GRADIENTS([labels](const test::Vars& v) { return nn::softmax_cross_entropy(v[0], labels); }, test::uniform({2, 3}));
+  CHECK_GRADIENTS([labels](const test::Vars& v) { return nn::softmax_cross_entropy(v[0], labels); },
+                  test::uniform({2, 3}));
   CHECK_GRADIENTS([t](const test::Vars& v) { return nn::binary_cross_entropy_with_logits(v[0], V(t)); },
                   test::uniform({3}));
   CHECK_GRADIENTS([t](const test::Vars& v) { return nn::binary_cross_entropy(v[0], V(t)); },
@@ -243,7 +246,8 @@ TEST_CASE("SGD with momentum and Nesterov, Adam and weight decay, step by step")
     grad_of(w);
     adam.step();
     const double g1 = 2.0, g2 = 1.99;
-    const double m = (0.9 * 0.1 * g1 + 0.1 * g2) / (1 - 0.81), s = (0.999 * 0.001 * g1 * g1 + 0.001 * g2 * g2) / (1 - 0.998001);
+    const double m = (0.9 * 0.1 * g1 + 0.1 * g2) / (1 - 0.81),
+                 s = (0.999 * 0.001 * g1 * g1 + 0.001 * g2 * g2) / (1 - 0.998001);
     CHECK(w.item() == doctest::Approx(1.99 - 0.01 * m / (std::sqrt(s) + 1e-8)));
   }
   {

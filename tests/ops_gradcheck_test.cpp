@@ -385,7 +385,8 @@ TEST_CASE("matmul through BLAS agrees with a plain product, for every transpose 
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t j = 0; j < n; ++j)
       for (std::size_t p = 0; p < k; ++p) expected(i, j) += a(i, p) * b(p, j);
-  const ag::Variable<double> A(a), B(b), At(ag::Tensor<double>(xt::transpose(a))), Bt(ag::Tensor<double>(xt::transpose(b)));
+  const ag::Variable<double> A(a), B(b), At(ag::Tensor<double>(xt::transpose(a))),
+      Bt(ag::Tensor<double>(xt::transpose(b)));
   CHECK(xt::allclose(ag::matmul(A, B).value(), expected));
   CHECK(xt::allclose(ag::matmul(At, B, true, false).value(), expected));
   CHECK(xt::allclose(ag::matmul(A, Bt, false, true).value(), expected));

@@ -2,10 +2,9 @@
 // tensor here is large enough to be split, and each result is checked element by element against
 // a plain loop, at one thread and at two, broadcast operands included.
 #include <autograd/parallel.hpp>
-#include <nn/optim.hpp>
-
 #include <cmath>
 #include <functional>
+#include <nn/optim.hpp>
 
 #include "test_util.hpp"
 
@@ -39,7 +38,8 @@ double error(const T& got, const T& want) {
   if (!ag::shapes_equal(got, want)) return INFINITY;
   double worst = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {
-    worst = std::max(worst, std::abs(double(got.data()[i]) - double(want.data()[i])) / (1 + std::abs(double(want.data()[i]))));
+    worst = std::max(worst,
+                     std::abs(double(got.data()[i]) - double(want.data()[i])) / (1 + std::abs(double(want.data()[i]))));
   }
   return worst;
 }
@@ -74,7 +74,8 @@ TEST_CASE("large elementwise ops, broadcast operands included, agree with a plai
     CHECK(error((V(a) * V(b) - 3.0f).value(), want) < 1e-6);  // a 0-d operand (the loop may fuse a * b - 3)
     for (std::size_t i = 0; i < a.size(); ++i) want.data()[i] = a.data()[i] > b.data()[i] ? 1.0f : 0.0f;
     CHECK(error(ag::gt(V(a), V(b)).value(), want) == 0);
-    CHECK(error(ag::pow(V(b), V(a)).value(), map(b, [](float) { return 0.0f; })) > 0);  // the control: error() sees a difference
+    CHECK(error(ag::pow(V(b), V(a)).value(), map(b, [](float) { return 0.0f; })) >
+          0);  // the control: error() sees a difference
     T powers = T::from_shape(a.shape());
     for (std::size_t i = 0; i < a.size(); ++i) powers.data()[i] = std::pow(b.data()[i], a.data()[i]);
     CHECK(error(ag::pow(V(b), V(a)).value(), powers) < 1e-6);

@@ -35,9 +35,9 @@ TEST_CASE("the README's custom model trains as written") {
   V w1(ag::Tensor<float>{{0.5f, -1.0f}, {1.5f, -2.0f}}, /*requires_grad=*/true);
   V w2(ag::Tensor<float>{1.0f, -3.0f}, true);
   V x(ag::Tensor<float>{{2.0f, -1.0f}});
-  V out = ag::matmul(ag::sigmoid(ag::matmul(x, w1)), w2);   // a 2-2-1 network, as an expression
-  V loss = ag::sum(ag::softplus(-out));                      // cross-entropy for the label y = 1
-  ag::backward(loss);                                        // fills w1.grad() and w2.grad()
+  V out = ag::matmul(ag::sigmoid(ag::matmul(x, w1)), w2);  // a 2-2-1 network, as an expression
+  V loss = ag::sum(ag::softplus(-out));                    // cross-entropy for the label y = 1
+  ag::backward(loss);                                      // fills w1.grad() and w2.grad()
   const ag::Tensor<float> g2 = w2.grad().value();
   {
     ag::NoGrad no_grad;

@@ -58,11 +58,11 @@ std::string error_of(F&& f) {
 }  // namespace test
 
 // First- and second-order gradient checks of `f` at `inputs`, failing with the report.
-#define CHECK_GRADIENTS(f, ...)                                   \
-  do {                                                            \
-    const auto first = ag::gradcheck(f, {__VA_ARGS__});           \
-    CHECK_MESSAGE(first.ok, first.summary());                     \
-    const auto second = ag::gradgradcheck(f, {__VA_ARGS__});      \
+#define CHECK_GRADIENTS(f, ...)                                     \
+  do {                                                              \
+    const auto first = ag::gradcheck(f, {__VA_ARGS__});             \
+    CHECK_MESSAGE(first.ok, first.summary());                       \
+    const auto second = ag::gradgradcheck(f, {__VA_ARGS__});        \
     CHECK_MESSAGE(second.ok, "second order: " << second.summary()); \
   } while (0)
 

@@ -24,18 +24,21 @@ void print_weights(const course::Network& net, const char* title) {
   const auto& w2 = net.w2.value();
   const auto& w3 = net.w3.value();
   fmt::print("{}\n", title);
-  fmt::print("  w_{{x1,h1}} = {:9.6f}   w_{{x1,h2}} = {:9.6f}   w_{{x2,h1}} = {:9.6f}   w_{{x2,h2}} = {:9.6f}\n", w1(0, 0),
-             w1(0, 1), w1(1, 0), w1(1, 1));
-  fmt::print("  w_{{h1,h3}} = {:9.6f}   w_{{h1,h4}} = {:9.6f}   w_{{h2,h3}} = {:9.6f}   w_{{h2,h4}} = {:9.6f}\n", w2(0, 0),
-             w2(0, 1), w2(1, 0), w2(1, 1));
+  fmt::print("  w_{{x1,h1}} = {:9.6f}   w_{{x1,h2}} = {:9.6f}   w_{{x2,h1}} = {:9.6f}   w_{{x2,h2}} = {:9.6f}\n",
+             w1(0, 0), w1(0, 1), w1(1, 0), w1(1, 1));
+  fmt::print("  w_{{h1,h3}} = {:9.6f}   w_{{h1,h4}} = {:9.6f}   w_{{h2,h3}} = {:9.6f}   w_{{h2,h4}} = {:9.6f}\n",
+             w2(0, 0), w2(0, 1), w2(1, 0), w2(1, 1));
   fmt::print("  w_{{h3,y}}  = {:9.6f}   w_{{h4,y}}  = {:9.6f}\n\n", w3(0, 0), w3(1, 0));
 }
 
 const char* verdict(Printed kind) {
   switch (kind) {
-    case Printed::exact: return "agrees";
-    case Printed::rounding_carried: return "differs: the slides' rounding carried (see below)";
-    case Printed::arithmetic_slip: return "differs: a slip in the slides' arithmetic (see below)";
+    case Printed::exact:
+      return "agrees";
+    case Printed::rounding_carried:
+      return "differs: the slides' rounding carried (see below)";
+    case Printed::arithmetic_slip:
+      return "differs: a slip in the slides' arithmetic (see below)";
   }
   return "";
 }
@@ -64,7 +67,8 @@ int main(int argc, char** argv) try {
   fmt::print("Forward pass, a_j = g(in_j), in_j = sum_i w_{{i,j}} a_i:\n");
   const char* hidden[] = {"h1", "h2", "h3", "h4"};
   for (std::size_t j = 0; j < 2; ++j) {
-    fmt::print("  in_{} = {:9.6f}   a_{} = {:.6f}\n", hidden[j], p.in_h12.value()(0, j), hidden[j], p.a_h12.value()(0, j));
+    fmt::print("  in_{} = {:9.6f}   a_{} = {:.6f}\n", hidden[j], p.in_h12.value()(0, j), hidden[j],
+               p.a_h12.value()(0, j));
   }
   for (std::size_t j = 0; j < 2; ++j) {
     fmt::print("  in_{} = {:9.6f}   a_{} = {:.6f}\n", hidden[j + 2], p.in_h34.value()(0, j), hidden[j + 2],
@@ -87,9 +91,10 @@ int main(int argc, char** argv) try {
   // Keep the gradients of the in_j too, not only the weights': they are the Deltas, negated.
   for (course::V* in : {&p.in_h12, &p.in_h34, &p.in_y}) in->retain_grad();
   ag::backward(p.loss, {.retain_graph = true});
-  fmt::print("The graph the engine recorded, after ag::backward (ag::graph_table). Leaves are the\n"
-             "weights and the data; the grad of each matmul's output is dLoss/d in_j = -Delta_j:\n{}\n",
-             ag::graph_table(p.loss));
+  fmt::print(
+      "The graph the engine recorded, after ag::backward (ag::graph_table). Leaves are the\n"
+      "weights and the data; the grad of each matmul's output is dLoss/d in_j = -Delta_j:\n{}\n",
+      ag::graph_table(p.loss));
   if (!dot_file.empty()) {
     tutorial::write_file(dot_file, ag::to_dot(p.loss));
     fmt::print("(the same graph in Graphviz DOT is in {})\n\n", dot_file);
@@ -109,15 +114,17 @@ int main(int argc, char** argv) try {
   for (const course::Figure& f : figures) {
     if (f.kind != Printed::exact) fmt::print("  - {}\n", course::describe(f));
   }
-  fmt::print("  The engine is exact (to double precision, checked in tests/course_example_test.cpp); the\n"
-             "  slides round to three decimals as they go.\n\n");
+  fmt::print(
+      "  The engine is exact (to double precision, checked in tests/course_example_test.cpp); the\n"
+      "  slides round to three decimals as they go.\n\n");
 
   fmt::print("Exercise 1: a second input z = [1, 2] with output y = 0, on the network after the update.\n");
   const course::Tensor z{{1.0, 2.0}};
   const course::Pass pz = course::forward(net, z, 0.0);
   const double a = pz.a_y.value()(0, 0);
-  fmt::print("  in_y = {:.6f}, a_y = g(in_y) = {:.6f}: the network predicts class {} (a_y {} 0.5), which is z's label.\n",
-             pz.in_y.value()(0, 0), a, a >= 0.5 ? 1 : 0, a >= 0.5 ? ">=" : "<");
+  fmt::print(
+      "  in_y = {:.6f}, a_y = g(in_y) = {:.6f}: the network predicts class {} (a_y {} 0.5), which is z's label.\n",
+      pz.in_y.value()(0, 0), a, a >= 0.5 ? 1 : 0, a >= 0.5 ? ">=" : "<");
   const course::Deltas dz = course::deltas(pz);
   fmt::print("  Delta_y = {:.6f}; Delta_h3 = {:.6f}, Delta_h4 = {:.6f}; Delta_h1 = {:.6f}, Delta_h2 = {:.6f}\n",
              dz.y(0, 0), dz.h34(0, 0), dz.h34(0, 1), dz.h12(0, 0), dz.h12(0, 1));

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <autograd/autograd.hpp>
-
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -92,10 +91,10 @@ enum class Printed {
 };
 
 struct Figure {
-  std::string name;     // in the slides' notation, with their formula where it matters
-  double printed;       // what the slides print
-  double engine;        // what the engine computes
-  int decimals;         // how many the slides print
+  std::string name;  // in the slides' notation, with their formula where it matters
+  double printed;    // what the slides print
+  double engine;     // what the engine computes
+  int decimals;      // how many the slides print
   Printed kind;
   double from_printed;  // the slides' formula on their own printed inputs (for the two slip kinds)
 };

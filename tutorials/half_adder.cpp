@@ -18,7 +18,8 @@
 
 namespace {
 
-void print_table(const char* title, const half_adder::Tensor& outputs, const half_adder::Tensor& target, bool probability) {
+void print_table(const char* title, const half_adder::Tensor& outputs, const half_adder::Tensor& target,
+                 bool probability) {
   fmt::print("{}\n  x1 x2 | target | output\n", title);
   const half_adder::Data data;
   for (std::size_t i = 0; i < 4; ++i) {
@@ -67,8 +68,9 @@ int main(int argc, char** argv) try {
   };
   const auto [carry, sum] = one_layer(Rule::perceptron, 200, 0.1f, "threshold");
 
-  fmt::print("   With sigmoid units trained by the logistic rule w <- w + alpha (y - g(in)) x (the\n"
-             "   cross-entropy's gradient), the same happens:\n\n");
+  fmt::print(
+      "   With sigmoid units trained by the logistic rule w <- w + alpha (y - g(in)) x (the\n"
+      "   cross-entropy's gradient), the same happens:\n\n");
   one_layer(Rule::logistic, 2000, 0.5f, "sigmoid");
 
   fmt::print(
@@ -77,8 +79,9 @@ int main(int argc, char** argv) try {
       "   and (1,1): b < 0, w2 + b >= 0, w1 + b >= 0 give w1 + w2 + b >= -b > 0, so (1,1) would be\n"
       "   on the 1 side too. No line separates XOR's two classes; the carry (AND) is separable.\n\n");
 
-  fmt::print("2. A multi-layer perceptron 2-3-2 of sigmoid units, both outputs at once, trained by\n"
-             "   backpropagation (the engine's backward) on the cross-entropy:\n\n");
+  fmt::print(
+      "2. A multi-layer perceptron 2-3-2 of sigmoid units, both outputs at once, trained by\n"
+      "   backpropagation (the engine's backward) on the cross-entropy:\n\n");
   const auto mlp = half_adder::train_mlp(2000, 0.1f, 3);
   const half_adder::Tensor carry_out = xt::view(mlp.outputs, xt::all(), xt::range(0, 1));
   const half_adder::Tensor sum_out = xt::view(mlp.outputs, xt::all(), xt::range(1, 2));

@@ -3,10 +3,8 @@
 #pragma once
 
 #include <nn/nn.hpp>
-
-#include <xtensor/xmanipulation.hpp>
-
 #include <vector>
+#include <xtensor/xmanipulation.hpp>
 
 namespace half_adder {
 

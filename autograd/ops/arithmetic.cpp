@@ -54,8 +54,8 @@ const Primitive op_neg("neg");
 template <class T>
 Variable<T> neg(const Variable<T>& a) {
   return record<T>(
-      op_neg, detail::evaluate([](const auto& x) { return -x; }, a.value()), {a}, [](const BackwardContext<T>& c) { return grads(neg(c.grad)); },
-      reads::nothing);
+      op_neg, detail::evaluate([](const auto& x) { return -x; }, a.value()), {a},
+      [](const BackwardContext<T>& c) { return grads(neg(c.grad)); }, reads::nothing);
 }
 
 const Primitive op_pow("pow");
@@ -77,13 +77,13 @@ Variable<T> pow(const Variable<T>& a, Scalar<T> exponent) {
   return pow(a, constant<T>(exponent));
 }
 
-#define AG_ARITHMETIC(T)                                                      \
-  template Variable<T> add(const Variable<T>&, const Variable<T>&);           \
-  template Variable<T> sub(const Variable<T>&, const Variable<T>&);           \
-  template Variable<T> mul(const Variable<T>&, const Variable<T>&);           \
-  template Variable<T> div(const Variable<T>&, const Variable<T>&);           \
-  template Variable<T> neg(const Variable<T>&);                               \
-  template Variable<T> pow(const Variable<T>&, const Variable<T>&);           \
+#define AG_ARITHMETIC(T)                                            \
+  template Variable<T> add(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> sub(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> mul(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> div(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> neg(const Variable<T>&);                     \
+  template Variable<T> pow(const Variable<T>&, const Variable<T>&); \
   template Variable<T> pow(const Variable<T>&, Scalar<T>);
 AG_INSTANTIATE(AG_ARITHMETIC)
 

@@ -1,16 +1,16 @@
 // Helpers shared by the op implementations; not part of the public API.
 #pragma once
 
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xbroadcast.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+#include <xtensor/xtensor.hpp>
+
 #include "autograd/instantiate.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/parallel.hpp"
 #include "autograd/tape.hpp"
-
-#include <xtensor/xadapt.hpp>
-#include <xtensor/xbroadcast.hpp>
-#include <xtensor/xnoalias.hpp>
-#include <xtensor/xtensor.hpp>
-#include <xtensor/xmath.hpp>
 
 namespace ag::detail {
 

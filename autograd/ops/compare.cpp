@@ -57,13 +57,13 @@ Variable<T> where(const Variable<T>& condition, const Variable<T>& a, const Vari
       reads::input(0));
 }
 
-#define AG_COMPARE(T)                                                                     \
-  template Variable<T> gt(const Variable<T>&, const Variable<T>&);                        \
-  template Variable<T> ge(const Variable<T>&, const Variable<T>&);                        \
-  template Variable<T> lt(const Variable<T>&, const Variable<T>&);                        \
-  template Variable<T> le(const Variable<T>&, const Variable<T>&);                        \
-  template Variable<T> eq(const Variable<T>&, const Variable<T>&);                        \
-  template Variable<T> ne(const Variable<T>&, const Variable<T>&);                        \
+#define AG_COMPARE(T)                                              \
+  template Variable<T> gt(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> ge(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> lt(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> le(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> eq(const Variable<T>&, const Variable<T>&); \
+  template Variable<T> ne(const Variable<T>&, const Variable<T>&); \
   template Variable<T> where(const Variable<T>&, const Variable<T>&, const Variable<T>&);
 AG_INSTANTIATE(AG_COMPARE)
 

@@ -93,8 +93,8 @@ const Primitive op_softplus("softplus");
 template <class T>
 Variable<T> softplus(const Variable<T>& a) {
   // log(1 + e^a) = max(a, 0) + log1p(e^-|a|): no overflow for large a, no lost digits for small.
-  Tensor<T> y = detail::evaluate(
-      [](const auto& x) { return xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x))); }, a.value());
+  Tensor<T> y =
+      detail::evaluate([](const auto& x) { return xt::maximum(x, T(0)) + xt::log1p(xt::exp(-xt::abs(x))); }, a.value());
   return record<T>(
       op_softplus, std::move(y), {a},
       [](const BackwardContext<T>& c) {
@@ -108,8 +108,8 @@ const Primitive op_log_sigmoid("log_sigmoid");
 template <class T>
 Variable<T> log_sigmoid(const Variable<T>& a) {
   // log(sigmoid(a)) = -softplus(-a) = min(a, 0) - log1p(e^-|a|).
-  Tensor<T> y = detail::evaluate(
-      [](const auto& x) { return xt::minimum(x, T(0)) - xt::log1p(xt::exp(-xt::abs(x))); }, a.value());
+  Tensor<T> y =
+      detail::evaluate([](const auto& x) { return xt::minimum(x, T(0)) - xt::log1p(xt::exp(-xt::abs(x))); }, a.value());
   return record<T>(
       op_log_sigmoid, std::move(y), {a},
       [](const BackwardContext<T>& c) {
@@ -166,17 +166,17 @@ Variable<T> clamp(const Variable<T>& a, Scalar<T> lo, Scalar<T> hi) {
       reads::input(0));
 }
 
-#define AG_ELEMENTWISE(T)                                     \
-  template Variable<T> exp(const Variable<T>&);               \
-  template Variable<T> log(const Variable<T>&);               \
-  template Variable<T> sqrt(const Variable<T>&);              \
-  template Variable<T> abs(const Variable<T>&);               \
-  template Variable<T> tanh(const Variable<T>&);              \
-  template Variable<T> sigmoid(const Variable<T>&);           \
-  template Variable<T> relu(const Variable<T>&);              \
-  template Variable<T> softplus(const Variable<T>&);          \
-  template Variable<T> log_sigmoid(const Variable<T>&);       \
-  template Variable<T> step(const Variable<T>&);              \
+#define AG_ELEMENTWISE(T)                                                     \
+  template Variable<T> exp(const Variable<T>&);                               \
+  template Variable<T> log(const Variable<T>&);                               \
+  template Variable<T> sqrt(const Variable<T>&);                              \
+  template Variable<T> abs(const Variable<T>&);                               \
+  template Variable<T> tanh(const Variable<T>&);                              \
+  template Variable<T> sigmoid(const Variable<T>&);                           \
+  template Variable<T> relu(const Variable<T>&);                              \
+  template Variable<T> softplus(const Variable<T>&);                          \
+  template Variable<T> log_sigmoid(const Variable<T>&);                       \
+  template Variable<T> step(const Variable<T>&);                              \
   template Variable<T> logistic_loss(const Variable<T>&, const Variable<T>&); \
   template Variable<T> clamp(const Variable<T>&, Scalar<T>, Scalar<T>);
 AG_INSTANTIATE(AG_ELEMENTWISE)

@@ -3,11 +3,10 @@
 // gradient back to its operand.
 #include <fmt/format.h>
 
-#include <xtensor-blas/xblas.hpp>
-#include <xtensor/xadapt.hpp>
-
 #include <algorithm>
 #include <limits>
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xadapt.hpp>
 
 #include "autograd/ops/common.hpp"
 
@@ -41,7 +40,8 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T
   for (std::size_t i = 0; i < m; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       T sum = 0;
-      for (std::size_t p = 0; p < k; ++p) sum += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+      for (std::size_t p = 0; p < k; ++p)
+        sum += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
       c[i * n + j] = sum;
     }
   }
@@ -56,7 +56,8 @@ Tensor<T> batched_product(const Tensor<T>& a, const Tensor<T>& b, bool ta, bool 
   const std::size_t kb = tb ? sb[rb - 1] : sb[rb - 2], n = tb ? sb[rb - 2] : sb[rb - 1];
   if (ka != kb) {
     throw ShapeError(fmt::format("matmul: shapes {}{} and {}{} do not match: inner dimensions {} and {}",
-                                 shape_str(to_shape(sa)), ta ? "^T" : "", shape_str(to_shape(sb)), tb ? "^T" : "", ka, kb));
+                                 shape_str(to_shape(sa)), ta ? "^T" : "", shape_str(to_shape(sb)), tb ? "^T" : "", ka,
+                                 kb));
   }
   // BLAS counts in int: a dimension past INT_MAX would be silently cut.
   if (std::max({m, n, ka}) > static_cast<std::size_t>(std::numeric_limits<int>::max())) {

@@ -2,12 +2,12 @@
 // need no rule of their own: sum is sum_to then reshape, mean is sum / count, min is -max(-a),
 // logsumexp shifts by a constant max (no overflow; m cancels from the gradient), log_softmax is
 // a - logsumexp(a), softmax is exp(log_softmax(a)).
-#include "autograd/ops/common.hpp"
-
 #include <fmt/format.h>
 
 #include <cmath>
 #include <limits>
+
+#include "autograd/ops/common.hpp"
 
 namespace ag {
 
@@ -59,7 +59,8 @@ template <class T>
 Variable<T> max(const Variable<T>& a, const std::vector<long>& axes, bool keepdims) {
   const std::vector<std::size_t> ax = normalize_axes("max", axes, a.ndim());
   for (std::size_t i : ax) {
-    if (a.shape()[i] == 0) throw ShapeError(fmt::format("max: cannot reduce an empty axis {} of shape {}", i, shape_str(a.shape())));
+    if (a.shape()[i] == 0)
+      throw ShapeError(fmt::format("max: cannot reduce an empty axis {} of shape {}", i, shape_str(a.shape())));
   }
   const Shape kept = kept_shape(a.shape(), ax);
   Tensor<T> y = detail::reduce_to(a.value(), kept, -std::numeric_limits<T>::infinity(),
@@ -125,13 +126,13 @@ Variable<T> softmax(const Variable<T>& a, long axis) {
   return composite<T>("softmax", [&] { return exp(log_softmax(a, axis)); });
 }
 
-#define AG_REDUCE(T)                                                                 \
-  template Variable<T> sum(const Variable<T>&, const std::vector<long>&, bool);      \
-  template Variable<T> mean(const Variable<T>&, const std::vector<long>&, bool);     \
-  template Variable<T> max(const Variable<T>&, const std::vector<long>&, bool);      \
-  template Variable<T> min(const Variable<T>&, const std::vector<long>&, bool);      \
+#define AG_REDUCE(T)                                                                  \
+  template Variable<T> sum(const Variable<T>&, const std::vector<long>&, bool);       \
+  template Variable<T> mean(const Variable<T>&, const std::vector<long>&, bool);      \
+  template Variable<T> max(const Variable<T>&, const std::vector<long>&, bool);       \
+  template Variable<T> min(const Variable<T>&, const std::vector<long>&, bool);       \
   template Variable<T> logsumexp(const Variable<T>&, const std::vector<long>&, bool); \
-  template Variable<T> log_softmax(const Variable<T>&, long);                        \
+  template Variable<T> log_softmax(const Variable<T>&, long);                         \
   template Variable<T> softmax(const Variable<T>&, long);
 AG_INSTANTIATE(AG_REDUCE)
 

@@ -14,7 +14,9 @@ namespace ag {
 
 namespace {
 
-std::vector<long> as_long(const Shape& shape) { return std::vector<long>(shape.begin(), shape.end()); }
+std::vector<long> as_long(const Shape& shape) {
+  return std::vector<long>(shape.begin(), shape.end());
+}
 
 Shape resolve_reshape(const Shape& from, const std::vector<long>& to) {
   Shape out(to.size());
@@ -36,8 +38,8 @@ Shape resolve_reshape(const Shape& from, const std::vector<long>& to) {
   const std::size_t size = element_count(from);
   if (inferred >= 0 && known != 0 && size % known == 0) out[static_cast<std::size_t>(inferred)] = size / known;
   if (element_count(out) != size || (inferred >= 0 && known == 0)) {
-    throw ShapeError(fmt::format("reshape: cannot reshape {} ({} elements) to [{}]", shape_str(from), size,
-                                 fmt::join(to, ", ")));
+    throw ShapeError(
+        fmt::format("reshape: cannot reshape {} ({} elements) to [{}]", shape_str(from), size, fmt::join(to, ", ")));
   }
   return out;
 }
@@ -151,7 +153,8 @@ template <class T>
 Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
   if (a.shape() == shape) return a;
   if (!sums_to(shape, a.shape())) {
-    throw ShapeError(fmt::format("broadcast_to: cannot broadcast shape {} to {}", shape_str(a.shape()), shape_str(shape)));
+    throw ShapeError(
+        fmt::format("broadcast_to: cannot broadcast shape {} to {}", shape_str(a.shape()), shape_str(shape)));
   }
   element_count(shape);  // before xtensor multiplies the dimensions unchecked
   return record<T>(
@@ -233,8 +236,8 @@ const Primitive op_scatter_add_rows("scatter_add_rows");
 template <class T>
 Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count) {
   if (a.ndim() == 0 || a.shape()[0] != rows.size()) {
-    throw ShapeError(fmt::format("scatter_add_rows: {} row indices for a tensor of shape {}", rows.size(),
-                                 shape_str(a.shape())));
+    throw ShapeError(
+        fmt::format("scatter_add_rows: {} row indices for a tensor of shape {}", rows.size(), shape_str(a.shape())));
   }
   check_rows("scatter_add_rows", rows, row_count);
   Shape shape = a.shape();
@@ -266,7 +269,8 @@ Variable<T> concat(const std::vector<Variable<T>>& parts, long axis) {
     Shape expected = first;
     expected[ax] = s.size() == first.size() ? s[ax] : 0;
     if (s != expected) {
-      throw ShapeError(fmt::format("concat: shapes {} and {} differ outside axis {}", shape_str(first), shape_str(s), ax));
+      throw ShapeError(
+          fmt::format("concat: shapes {} and {} differ outside axis {}", shape_str(first), shape_str(s), ax));
     }
     offsets.push_back(static_cast<long>(shape[ax]));
     shape[ax] += s[ax];
@@ -296,7 +300,8 @@ Variable<T> stack(const std::vector<Variable<T>>& parts, long axis) {
   std::vector<Variable<T>> expanded;
   for (const Variable<T>& p : parts) {
     if (p.shape() != parts[0].shape()) {
-      throw ShapeError(fmt::format("stack: shapes {} and {} differ", shape_str(parts[0].shape()), shape_str(p.shape())));
+      throw ShapeError(
+          fmt::format("stack: shapes {} and {} differ", shape_str(parts[0].shape()), shape_str(p.shape())));
     }
     std::vector<long> s = as_long(p.shape());
     s.insert(s.begin() + static_cast<long>(ax), 1);
@@ -305,17 +310,17 @@ Variable<T> stack(const std::vector<Variable<T>>& parts, long axis) {
   return concat(expanded, static_cast<long>(ax));
 }
 
-#define AG_SHAPE(T)                                                                                   \
-  template Variable<T> reshape(const Variable<T>&, const std::vector<long>&);                         \
-  template Variable<T> flatten(const Variable<T>&);                                                   \
-  template Variable<T> transpose(const Variable<T>&, const std::vector<std::size_t>&);                \
-  template Variable<T> broadcast_to(const Variable<T>&, const Shape&);                                \
-  template Variable<T> sum_to(const Variable<T>&, const Shape&);                                      \
-  template Variable<T> slice(const Variable<T>&, long, long, long, long);                             \
-  template Variable<T> unslice(const Variable<T>&, const Shape&, long, long, long, long);             \
-  template Variable<T> gather_rows(const Variable<T>&, const std::vector<std::size_t>&);              \
+#define AG_SHAPE(T)                                                                                        \
+  template Variable<T> reshape(const Variable<T>&, const std::vector<long>&);                              \
+  template Variable<T> flatten(const Variable<T>&);                                                        \
+  template Variable<T> transpose(const Variable<T>&, const std::vector<std::size_t>&);                     \
+  template Variable<T> broadcast_to(const Variable<T>&, const Shape&);                                     \
+  template Variable<T> sum_to(const Variable<T>&, const Shape&);                                           \
+  template Variable<T> slice(const Variable<T>&, long, long, long, long);                                  \
+  template Variable<T> unslice(const Variable<T>&, const Shape&, long, long, long, long);                  \
+  template Variable<T> gather_rows(const Variable<T>&, const std::vector<std::size_t>&);                   \
   template Variable<T> scatter_add_rows(const Variable<T>&, const std::vector<std::size_t>&, std::size_t); \
-  template Variable<T> concat(const std::vector<Variable<T>>&, long);                                 \
+  template Variable<T> concat(const std::vector<Variable<T>>&, long);                                      \
   template Variable<T> stack(const std::vector<Variable<T>>&, long);
 AG_INSTANTIATE(AG_SHAPE)
 

@@ -50,7 +50,8 @@ Accumulator<T> parallel_pairwise_sum(const T* x, std::size_t n) {
   const std::size_t half = (n / 2) & ~std::size_t{7};
   Accumulator<T> halves[2] = {};
   run_parallel(2, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t h = begin; h < end; ++h) halves[h] = h == 0 ? pairwise_sum(x, half) : pairwise_sum(x + half, n - half);
+    for (std::size_t h = begin; h < end; ++h)
+      halves[h] = h == 0 ? pairwise_sum(x, half) : pairwise_sum(x + half, n - half);
   });
   return halves[0] + halves[1];
 }

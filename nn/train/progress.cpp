@@ -1,7 +1,6 @@
 #include "nn/train/progress.hpp"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +11,13 @@
 namespace ag::nn {
 
 ProgressBar::ProgressBar(std::size_t epoch, std::size_t epochs, std::size_t batches, std::FILE* out)
-    : epoch_(epoch), epochs_(epochs), batches_(batches), out_(out), terminal_(isatty(fileno(out)) != 0),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : epoch_(epoch),
+      epochs_(epochs),
+      batches_(batches),
+      out_(out),
+      terminal_(isatty(fileno(out)) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 std::string ProgressBar::line(std::size_t batch) const {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -26,7 +30,8 @@ std::string ProgressBar::line(std::size_t batch) const {
     text += fmt::format(" [{}>{}] {}/{}", std::string(filled, '='), std::string(width - filled, ' '), batch, batches_);
     text += fmt::format("  loss {:.4f}  acc {:.3f}  {:.0f} ex/s  ETA {:.0f}s", loss_, accuracy_, rate, left);
   } else {
-    text += fmt::format("  {} batches  loss {:.4f}  acc {:.3f}  {:.0f} ex/s  {:.1f}s", batches_, loss_, accuracy_, rate, seconds);
+    text += fmt::format("  {} batches  loss {:.4f}  acc {:.3f}  {:.0f} ex/s  {:.1f}s", batches_, loss_, accuracy_, rate,
+                        seconds);
   }
   return text;
 }
@@ -96,14 +101,19 @@ struct Panel {
     const double pad = (hi - lo) * 0.05;
     lo -= pad;
     hi += pad;
-    const auto px = [&](std::size_t i) { return x0 + (n > 1 ? width * static_cast<double>(i) / static_cast<double>(n - 1) : width / 2); };
+    const auto px = [&](std::size_t i) {
+      return x0 + (n > 1 ? width * static_cast<double>(i) / static_cast<double>(n - 1) : width / 2);
+    };
     const auto py = [&](double y) { return y0 + height * (1 - (y - lo) / (hi - lo)); };
-    std::string out = fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#888"/>)", x0, y0, width, height);
+    std::string out =
+        fmt::format(R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#888"/>)", x0, y0, width, height);
     out += fmt::format(R"(<text x="{}" y="{}" font-size="14" font-weight="bold">{}</text>)", x0, y0 - 8, title);
     for (int t = 0; t <= 4; ++t) {
       const double y = lo + (hi - lo) * t / 4;
-      out += fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#eee"/>)", x0, py(y), x0 + width, py(y));
-      out += fmt::format(R"(<text x="{}" y="{:.1f}" font-size="11" text-anchor="end">{:.3g}</text>)", x0 - 4, py(y) + 4, y);
+      out +=
+          fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#eee"/>)", x0, py(y), x0 + width, py(y));
+      out += fmt::format(R"(<text x="{}" y="{:.1f}" font-size="11" text-anchor="end">{:.3g}</text>)", x0 - 4, py(y) + 4,
+                         y);
     }
     const std::size_t every = std::max<std::size_t>(1, (n + 9) / 10);  // at most about ten labels
     for (std::size_t i = 0; i < n && i < epochs.size(); i += every) {
@@ -112,10 +122,12 @@ struct Panel {
     }
     for (std::size_t s = 0; s < series.size(); ++s) {
       std::string points;
-      for (std::size_t i = 0; i < series[s].second.size(); ++i) points += fmt::format("{:.1f},{:.1f} ", px(i), py(series[s].second[i]));
+      for (std::size_t i = 0; i < series[s].second.size(); ++i)
+        points += fmt::format("{:.1f},{:.1f} ", px(i), py(series[s].second[i]));
       out += fmt::format(R"(<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>)", points, colors[s]);
-      out += fmt::format(R"(<text x="{}" y="{}" font-size="12" fill="{}">{}</text>)",  // above the frame, clear of the lines
-                         x0 + width - 110 + 60 * static_cast<double>(s), y0 - 8, colors[s], series[s].first);
+      out += fmt::format(
+          R"(<text x="{}" y="{}" font-size="12" fill="{}">{}</text>)",  // above the frame, clear of the lines
+          x0 + width - 110 + 60 * static_cast<double>(s), y0 - 8, colors[s], series[s].first);
     }
     return out;
   }
