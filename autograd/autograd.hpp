@@ -6,6 +6,7 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/graph.hpp"
 #include "autograd/ops.hpp"
+#include "autograd/parallel.hpp"
 #include "autograd/tape.hpp"
 #include "autograd/tensor.hpp"
 #include "autograd/variable.hpp"

@@ -12,7 +12,6 @@
 // Before any work the options are checked (each has a type and a range), then the output folder
 // (created if missing, and written to), then the data is read: a mistake costs a moment, not a
 // training run. Exit status (cli.hpp): 0 done, 1 a runtime failure, 2 a bad option.
-#include <cblas.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -67,7 +66,7 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("DIR")
       ->check(tutorial::nonempty_path())
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "OpenBLAS threads, 1 to 256")
+  app.add_option("--threads", o.threads, "threads for the engine and OpenBLAS (ag::set_num_threads), 1 to 256")
       ->type_name("N")
       ->check(tutorial::whole<std::size_t>(1, 256))
       ->capture_default_str();
@@ -115,7 +114,7 @@ int main(int argc, char** argv) try {
       "fashion_mnist_mlp"};
   add_options(app, o);
   if (const auto code = tutorial::parse(app, argc, argv)) return *code;
-  openblas_set_num_threads(static_cast<int>(o.threads));
+  ag::set_num_threads(static_cast<int>(o.threads));
 
   // The output folder before the data: a bad --out fails at once, data or not.
   tutorial::prepare_output_folder(o.out);
