@@ -36,6 +36,8 @@ void sgd(std::vector<V>& params, float lr) {
   }
 }
 
+}  // namespace
+
 Workload course_step() {
   auto params = std::make_shared<std::vector<V>>(std::vector<V>{V(T{{0.5f, -1.0f}, {1.5f, -2.0f}}, true),
                                                                 V(T{{1.0f, -1.0f}, {3.0f, -4.0f}}, true),
@@ -90,6 +92,8 @@ Workload mlp_sgd_step(int batch) {
           1};
 }
 
+namespace {
+
 struct Mlp : ag::nn::Module<float> {
   std::shared_ptr<ag::nn::Linear<float>> fc1, fc2, fc3;
   explicit Mlp(ag::nn::Generator& g) {
@@ -108,6 +112,8 @@ void adam_step(Mlp& model, ag::nn::Adam<float>& adam, const V& x, const std::vec
   adam.step();
 }
 
+}  // namespace
+
 Workload mlp_adam_step(int batch) {
   auto generator = std::make_shared<ag::nn::Generator>(7);
   auto model = std::make_shared<Mlp>(*generator);
@@ -119,6 +125,8 @@ Workload mlp_adam_step(int batch) {
   for (std::size_t i = 0; i < n; ++i) labels[i] = i % 10;
   return {[generator, model, adam, x, labels] { adam_step(*model, *adam, x, labels); }, 1};
 }
+
+namespace {
 
 Workload sgemm(int n) {
   auto a = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.5f);
@@ -188,27 +196,8 @@ void set_threads(int threads) {
   openblas_set_num_threads(threads);
 }
 
-std::string blas_threading() {
-  switch (openblas_get_parallel()) {
-    case 0:
-      return "sequential";
-    case 1:
-      return "pthread";
-    case 2:
-      return "openmp";
-    default:
-      return "unknown";
-  }
-}
-
-std::vector<NamedWorkload> workloads() {
+std::vector<NamedWorkload> engine_only_workloads() {
   return {
-      {"course_step", [] { return course_step(); }},
-      {"scalar_chain_1000_per_op", [] { return scalar_chain(1000); }},
-      {"mlp_sgd_step_batch64", [] { return mlp_sgd_step(64); }},
-      {"mlp_sgd_step_batch256", [] { return mlp_sgd_step(256); }},
-      {"mlp_adam_step_batch64", [] { return mlp_adam_step(64); }},
-      {"mlp_adam_step_batch256", [] { return mlp_adam_step(256); }},
       {"mlp_products_only_batch256", [] { return mlp_products(256); }},
       {"sgemm_1024", [] { return sgemm(1024); }},
   };

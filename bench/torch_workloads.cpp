@@ -6,8 +6,7 @@
 
 #include "workloads.hpp"
 
-// OpenBLAS's own report of its threading; libtorch links OpenBLAS, so the symbol is there.
-extern "C" int openblas_get_parallel();
+// libtorch links OpenBLAS, so its symbols are there.
 extern "C" void openblas_set_num_threads(int);
 
 namespace bench {
@@ -21,6 +20,8 @@ void sgd(std::vector<torch::Tensor>& params, double lr) {
     p.mutable_grad().reset();
   }
 }
+
+}  // namespace
 
 Workload course_step() {
   auto params = std::make_shared<std::vector<torch::Tensor>>(
@@ -72,6 +73,8 @@ Workload mlp_sgd_step(int batch) {
           1};
 }
 
+namespace {
+
 struct TorchMlp : torch::nn::Module {
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
   TorchMlp() {
@@ -89,6 +92,8 @@ void torch_adam_step(TorchMlp& model, torch::optim::Adam& adam, const torch::Ten
   adam.step();
 }
 
+}  // namespace
+
 Workload mlp_adam_step(int batch) {
   torch::manual_seed(7);
   auto model = std::make_shared<TorchMlp>();
@@ -97,8 +102,6 @@ Workload mlp_adam_step(int batch) {
   const auto labels = torch::arange(batch) % 10;
   return {[model, adam, x, labels] { torch_adam_step(*model, *adam, x, labels); }, 1};
 }
-
-}  // namespace
 
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
   torch::manual_seed(7);
@@ -125,28 +128,8 @@ void set_threads(int threads) {
   openblas_set_num_threads(threads);
 }
 
-std::string blas_threading() {
-  switch (openblas_get_parallel()) {
-    case 0:
-      return "sequential";
-    case 1:
-      return "pthread";
-    case 2:
-      return "openmp";
-    default:
-      return "unknown";
-  }
-}
-
-std::vector<NamedWorkload> workloads() {
-  return {
-      {"course_step", [] { return course_step(); }},
-      {"scalar_chain_1000_per_op", [] { return scalar_chain(1000); }},
-      {"mlp_sgd_step_batch64", [] { return mlp_sgd_step(64); }},
-      {"mlp_sgd_step_batch256", [] { return mlp_sgd_step(256); }},
-      {"mlp_adam_step_batch64", [] { return mlp_adam_step(64); }},
-      {"mlp_adam_step_batch256", [] { return mlp_adam_step(256); }},
-  };
+std::vector<NamedWorkload> engine_only_workloads() {
+  return {};
 }
 
 }  // namespace bench

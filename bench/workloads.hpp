@@ -30,21 +30,22 @@ const char* engine_name();
 // Sets the engine's thread count (its own pool and its BLAS's), before any workload is made.
 void set_threads(int threads);
 
-// The workloads, by name; both engines offer the same names (autograd also the sgemm ceiling):
-//   course_step                  one SGD step (alpha 0.2) of the course's 2-2-2-1 sigmoid network
-//   scalar_chain_1000_per_op     1,000 scalar ops (alternately * w and + b), forward and backward
-//   mlp_sgd_step_batch{64,256}   one SGD step of a 784-256-128-10 ReLU MLP, softmax cross-entropy
-//   mlp_adam_step_batch{64,256}  the same with the library's modules and its Adam (lr 1e-3)
-//   mlp_products_only_batch256   autograd only: the step's eight matrix products alone, through
-//                                CBLAS: the floor under the batch-256 step
-//   sgemm_1024                   autograd only: one 1024^3 sgemm through CBLAS, the ceiling
-std::vector<NamedWorkload> workloads();
+// The workloads both engines run (worker.cpp names them):
+// One SGD step (alpha 0.2) of the course's 2-2-2-1 sigmoid network.
+Workload course_step();
+// `ops` scalar ops (alternately * w and + b), forward and backward.
+Workload scalar_chain(int ops);
+// One SGD step of a 784-256-128-10 ReLU MLP with softmax cross-entropy on a random batch.
+Workload mlp_sgd_step(int batch);
+// The same with the library's modules and its Adam (lr 1e-3).
+Workload mlp_adam_step(int batch);
+
+// Workloads of this engine alone. autograd's: mlp_products_only_batch256, the batch-256 step's
+// eight matrix products through CBLAS (the floor under that step), and sgemm_1024, one 1024^3
+// sgemm (the machine's ceiling).
+std::vector<NamedWorkload> engine_only_workloads();
 
 // One epoch of Adam training at batch 64 over `count` images [count, 784] with their labels.
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count);
-
-// Which OpenBLAS build the process runs on, as OpenBLAS itself reports it: "sequential",
-// "pthread" or "openmp" (the driver checks it is the one it asked for).
-std::string blas_threading();
 
 }  // namespace bench
