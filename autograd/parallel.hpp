@@ -15,8 +15,9 @@
 
 namespace ag {
 
-// Sets the number of threads for this engine's kernels and for OpenBLAS. The default is OpenMP's
-// (OMP_NUM_THREADS, else one per core). 1 runs everything on the calling thread.
+// Sets the number of threads for this engine's kernels and for OpenBLAS, for every thread of the
+// program. The default is OpenMP's (OMP_NUM_THREADS, else one per core). 1 runs everything on the
+// calling thread.
 void set_num_threads(int threads);
 
 // The number of threads a large kernel uses; 1 without OpenMP.
@@ -29,6 +30,10 @@ inline constexpr std::size_t kParallelMinWork = std::size_t{1} << 15;
 
 void run_parallel(std::size_t n, const std::function<void(std::size_t, std::size_t)>& body);
 
+// How many kernels have been split over threads so far (for the tests: a split that silently
+// stopped happening would still compute the right values).
+std::size_t parallel_regions_run();
+
 // Whether a kernel touching `work` elements, split into at most `n` ranges, is worth the threads.
 inline bool parallel_pays(std::size_t n, std::size_t work) {
   return work >= kParallelMinWork && n >= 2 && num_threads() >= 2;
@@ -36,8 +41,8 @@ inline bool parallel_pays(std::size_t n, std::size_t work) {
 
 // Calls body(begin, end) on contiguous ranges that cover [0, n) once, one range per thread, when
 // the kernel touches at least kParallelMinWork elements (`work`) and there is more than one
-// thread; otherwise body(0, n) here. The ranges must be independent of each other, and body must
-// not throw (an exception cannot leave an OpenMP region): allocate before, fill inside.
+// thread; otherwise body(0, n) here. The ranges must be independent of each other. An exception
+// thrown by body is rethrown here once every range has finished.
 template <class Body>
 void parallel_ranges(std::size_t n, std::size_t work, Body&& body) {
   if (parallel_pays(n, work)) {

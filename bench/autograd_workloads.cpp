@@ -193,7 +193,7 @@ const char* engine_name() {
 }
 
 void set_threads(int threads) {
-  openblas_set_num_threads(threads);
+  ag::set_num_threads(threads);
 }
 
 std::vector<NamedWorkload> engine_only_workloads() {

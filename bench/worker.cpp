@@ -2,12 +2,14 @@
 // thread count, so that no engine shares a process, a thread pool or a BLAS with the other.
 //
 //   bench_worker_ENGINE --threads N --rounds R --round-seconds S      all workloads
-//   bench_worker_ENGINE --threads N --epoch DATA_DIR                   one Fashion-MNIST epoch
+//   bench_worker_ENGINE --threads N --epoch DATA_DIR [--examples K]    one Fashion-MNIST epoch
+//                                                                      (of its first K images)
 //
 // It prints one line per figure, for the driver to read:
 //   blas <openblas threading>
 //   rounds <workload> <ns per item in round 1> <round 2> ...
 //   epoch <examples> <seconds>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -53,7 +55,8 @@ std::vector<bench::NamedWorkload> workloads() {
 }
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s --threads N (--rounds R --round-seconds S | --epoch DATA_DIR)\n", program);
+  std::fprintf(stderr, "usage: %s --threads N (--rounds R --round-seconds S | --epoch DATA_DIR [--examples K])\n",
+               program);
   return 2;
 }
 
@@ -63,6 +66,7 @@ int main(int argc, char** argv) try {
   int threads = 1, rounds = 5;
   double round_seconds = 0.1;
   std::string epoch_data;
+  long examples = 0;  // 0: all of them
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) {
       threads = std::atoi(argv[i + 1]);
@@ -72,17 +76,20 @@ int main(int argc, char** argv) try {
       round_seconds = std::atof(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--epoch") == 0) {
       epoch_data = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--examples") == 0) {
+      examples = std::atol(argv[i + 1]);
     } else {
       return usage(argv[0]);
     }
   }
-  if (argc % 2 == 0 || threads < 1 || rounds < 1 || round_seconds <= 0) return usage(argv[0]);
+  if (argc % 2 == 0 || threads < 1 || rounds < 1 || round_seconds <= 0 || examples < 0) return usage(argv[0]);
   bench::set_threads(threads);
   std::printf("blas %s\n", blas_threading());
 
   if (!epoch_data.empty()) {
     const ag::nn::LabelledImages train = ag::nn::load_mnist(epoch_data, "train");
-    const std::size_t n = train.labels.size();
+    const std::size_t all = train.labels.size();
+    const std::size_t n = examples > 0 ? std::min(all, static_cast<std::size_t>(examples)) : all;
     const double seconds = bench::seconds_of([&] { bench::mlp_epoch(train.images.data(), train.labels.data(), n); });
     std::printf("epoch %zu %.6f\n", n, seconds);
     return 0;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <functional>
 #include <nn/optim.hpp>
+#include <stdexcept>
+#include <thread>
 
 #include "test_util.hpp"
 
@@ -52,9 +54,31 @@ T map(const T& a, const std::function<float(float)>& f) {
 
 }  // namespace
 
-TEST_CASE("the tensors here are large enough to be split over two threads") {
+TEST_CASE("large kernels are split over two threads, small ones and one thread are not") {
   CHECK(kRows * kCols >= ag::detail::kParallelMinWork);
-  at_one_and_two_threads([](int threads) { CHECK(ag::num_threads() == threads); });
+  const T big = random({kRows, kCols}), small = random({10, 10});
+  at_one_and_two_threads([&](int threads) {
+    CHECK(ag::num_threads() == threads);
+    const std::size_t before = ag::detail::parallel_regions_run();
+    ag::relu(V(small));
+    CHECK(ag::detail::parallel_regions_run() == before);
+    ag::relu(V(big));
+    CHECK(ag::detail::parallel_regions_run() == before + (threads == 2 ? 1 : 0));
+  });
+}
+
+TEST_CASE("set_num_threads holds for threads started later, and an exception inside a split comes out") {
+  const int before = ag::num_threads();
+  ag::set_num_threads(2);
+  int seen = 0;
+  std::thread([&] { seen = ag::num_threads(); }).join();
+  CHECK(seen == 2);
+  CHECK_THROWS_AS(ag::detail::run_parallel(4,
+                                           [](std::size_t begin, std::size_t) {
+                                             if (begin > 0) throw std::runtime_error("from a worker");
+                                           }),
+                  std::runtime_error);
+  ag::set_num_threads(before);
 }
 
 TEST_CASE("large elementwise ops, broadcast operands included, agree with a plain loop at one and two threads") {
@@ -70,6 +94,21 @@ TEST_CASE("large elementwise ops, broadcast operands included, agree with a plai
       for (std::size_t j = 0; j < kCols; ++j) want(i, j) = a(i, j) / column(i, 0);
     }
     CHECK(error((V(a) / V(column)).value(), want) == 0);  // a column, broadcast across
+    const T square = random({kRows, kRows}), square_row = random({kRows});
+    T want_square = T::from_shape({kRows, kRows});
+    for (std::size_t i = 0; i < kRows; ++i) {
+      for (std::size_t j = 0; j < kRows; ++j) want_square(i, j) = square(i, j) - square_row(j);
+    }
+    // A row as long as the batch: it must still be broadcast whole, not cut like a batch.
+    CHECK(error((V(square) - V(square_row)).value(), want_square) == 0);
+    const T cube = random({kRows, 3, 40}), flat = random({kRows, 1, 40});
+    T want_cube = T::from_shape(cube.shape());
+    for (std::size_t i = 0; i < kRows; ++i) {
+      for (std::size_t k = 0; k < 3; ++k) {
+        for (std::size_t j = 0; j < 40; ++j) want_cube(i, k, j) = cube(i, k, j) * flat(i, 0, j);
+      }
+    }
+    CHECK(error((V(cube) * V(flat)).value(), want_cube) == 0);  // rank 3, broadcast in the middle
     for (std::size_t i = 0; i < a.size(); ++i) want.data()[i] = a.data()[i] * b.data()[i] - 3.0f;
     CHECK(error((V(a) * V(b) - 3.0f).value(), want) < 1e-6);  // a 0-d operand (the loop may fuse a * b - 3)
     for (std::size_t i = 0; i < a.size(); ++i) want.data()[i] = a.data()[i] > b.data()[i] ? 1.0f : 0.0f;
@@ -145,6 +184,26 @@ TEST_CASE("large sums are the same at one and two threads, bit for bit, and righ
   CHECK(error(bias.grad().value(), want) < 1e-6);
 }
 
+TEST_CASE("double sums of values of every magnitude are the same bit for bit at one and two threads") {
+  // Terms from 1e-8 to 1e8: any change in the order of the additions changes the rounding.
+  std::uniform_real_distribution<double> unit(-1.0, 1.0), exponent(-8.0, 8.0);
+  ag::Tensor<double> table = ag::Tensor<double>::from_shape({kRows, kCols});
+  for (double& v : table) v = unit(test::rng()) * std::pow(10.0, exponent(test::rng()));
+  std::vector<ag::Tensor<double>> sums;
+  at_one_and_two_threads([&](int) {
+    sums.push_back(ag::sum(ag::Variable<double>(table)).value());
+    sums.push_back(ag::sum(ag::Variable<double>(table), {0}).value());
+  });
+  REQUIRE(sums.size() == 4);
+  CHECK(sums[2]() == sums[0]());
+  CHECK(sums[3] == sums[1]);
+  // The control: adding the same terms in another order does change the sum.
+  double forward = 0, backward = 0;
+  for (std::size_t i = 0; i < table.size(); ++i) forward += table.data()[i];
+  for (std::size_t i = table.size(); i-- > 0;) backward += table.data()[i];
+  CHECK(forward != backward);
+}
+
 TEST_CASE("optimizer updates of large parameters follow their formulas at one and two threads") {
   const T w0 = random({kRows, kCols}), g = random({kRows, kCols});
   const auto step_with = [&](auto make_optimizer, int steps) {
@@ -191,5 +250,22 @@ TEST_CASE("optimizer updates of large parameters follow their formulas at one an
         },
         2);
     CHECK(error(adam, want) < 1e-5);
+    // Adam with weight decay added to the gradient (coupled), one step.
+    m = ag::full<float>(ag::to_shape(w0.shape()), 0.0f), v = m, want = w0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const float gi = g.data()[i] + 0.1f * want.data()[i];
+      m.data()[i] = 0.1f * gi;
+      v.data()[i] = 0.001f * gi * gi;
+      want.data()[i] -= 0.01f * (m.data()[i] / 0.1f) / (std::sqrt(v.data()[i] / 0.001f) + 1e-8f);
+    }
+    const T coupled = step_with(
+        [](std::vector<V> p) { return ag::nn::Adam<float>(std::move(p), {.lr = 0.01, .weight_decay = 0.1}); }, 1);
+    CHECK(error(coupled, want) < 1e-5);
+    // SGD with weight decay and no momentum, one step.
+    for (std::size_t i = 0; i < want.size(); ++i)
+      want.data()[i] = w0.data()[i] - 0.1f * (g.data()[i] + 0.01f * w0.data()[i]);
+    const T plain = step_with(
+        [](std::vector<V> p) { return ag::nn::SGD<float>(std::move(p), {.lr = 0.1, .weight_decay = 0.01}); }, 1);
+    CHECK(error(plain, want) < 1e-6);
   });
 }
