@@ -285,11 +285,17 @@ int main(int argc, char** argv) try {
       stderr, "bench_compare: OpenBLAS {}, glibc malloc {}\n", o.blas_dir.empty() ? "as installed" : o.blas_dir,
       o.glibc_malloc_defaults ? "defaults" : "keeping freed memory (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)");
 
+  // The environment of a worker at `threads` threads.
+  const auto env_for = [&base_env](int threads) {
+    auto env = base_env;
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
+    return env;
+  };
+
   Rounds rounds;
   for (int repeat = 0; repeat < o.repeats; ++repeat) {
     for (int threads : o.threads) {
-      auto env = base_env;
-      env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
+      const auto env = env_for(threads);
       for (std::size_t k = 0; k < engines.size(); ++k) {
         const std::string& engine = engines[(k + static_cast<std::size_t>(repeat)) % engines.size()];
         const Output out =
@@ -348,8 +354,7 @@ int main(int argc, char** argv) try {
   if (fs::exists(fs::path(o.data) / "train-images-idx3-ubyte.gz") ||
       fs::exists(fs::path(o.data) / "train-images-idx3-ubyte")) {
     for (int threads : o.threads) {
-      auto env = base_env;
-      env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = std::to_string(threads);
+      const auto env = env_for(threads);
       std::map<std::string, std::pair<double, double>> epoch;  // examples/s, peak MB
       for (const std::string& engine : engines) {
         const Output out = run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads),

@@ -182,14 +182,16 @@ Tensor<T> sum_reduce(const Tensor<T>& in, const Shape& kept) {
       block = Buffer<T>();
     }
     if (step.count > kSumBlock) block = cascade.total();
-    for (std::size_t o = 0; o < out.size(); o += inner.reduced ? 1 : inner.size) {
-      for (std::size_t j = inner.reduced ? 0 : j0; j < (inner.reduced ? 1 : j1); ++j) {
-        out.data()[o + j] = static_cast<T>(block[o + j]);
-      }
+    if (inner.reduced) {  // one range, every output
+      std::transform(block.begin(), block.end(), out.begin(), [](A v) { return static_cast<T>(v); });
+      return;
+    }
+    for (std::size_t o = 0; o < out.size(); o += inner.size) {
+      for (std::size_t j = j0; j < j1; ++j) out.data()[o + j] = static_cast<T>(block[o + j]);
     }
   };
   if (inner.reduced) {
-    sum_columns(0, 1);
+    sum_columns(0, inner.size);
   } else {
     parallel_ranges(inner.size, in.size(), sum_columns);
   }
