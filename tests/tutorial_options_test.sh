@@ -178,6 +178,47 @@ case $program in
     fi
     ;;
 
+  sparse_autoencoder)
+    for value in abc -1 0 1001 1.5; do expect 2 "--epochs" --epochs "$value"; done
+    for value in -1 1001 abc; do expect 2 "--whole-epochs" --whole-epochs "$value"; done
+    for value in 0 1000001 abc; do expect 2 "--patches" --patches "$value"; done
+    for value in 0 10001; do expect 2 "--hidden" --hidden "$value"; expect 2 "--whole-hidden" --whole-hidden "$value"; done
+    for value in 0 -0.1 1 0.995 nan abc; do expect 2 "--rho" --rho "$value"; done
+    for value in -1 -1e-300 1001 inf; do expect 2 "--beta" --beta "$value"; done
+    for value in -0.5 11 nan; do expect 2 "--weight-decay" --weight-decay "$value"; done
+    for value in 0 -1 1.5; do expect 2 "--lr" --lr "$value"; done
+    for value in 0 60001; do expect 2 "--batch-size" --batch-size "$value"; done
+    for value in 0 257; do expect 2 "--threads" --threads "$value"; done
+    expect 2 "--out" --out ""
+    for dir in $unwritable_folders; do
+      expect 1 "$dir" --out "$dir"
+      expect 1 "$dir" --out "$dir" --data "$work/no-data"
+    done
+    expect 1 "dataset-fashion-mnist" --data "$work/no-data" --out "$work/out/created"
+    [ -d "$work/out/created" ] || fail "sparse_autoencoder: the missing output folder was not created"
+    # A short run of both settings (beta and lambda at 0 are allowed): the pictures are PNG files,
+    # the curves complete, and the mean activation is reported.
+    if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ]; then
+      expect_late 0 "" --patches 2000 --epochs 2 --whole-epochs 1 --whole-hidden 16 --batch-size 500 --beta 0 \
+        --weight-decay 0 --out "$work/trained"
+      for name in patches images; do
+        head -c 8 "$work/trained/sparse_autoencoder_$name.png" | od -c | grep -q "P   N   G" ||
+          fail "sparse_autoencoder: $name.png is not a PNG file"
+        [ "$(wc -l <"$work/trained/sparse_autoencoder_${name}_curve.csv")" -eq $([ $name = patches ] && echo 3 || echo 2) ] ||
+          fail "sparse_autoencoder: no complete ${name}_curve.csv"
+        tail -c 7 "$work/trained/sparse_autoencoder_${name}_curve.svg" | grep -q "</svg>" ||
+          fail "sparse_autoencoder: no complete ${name}_curve.svg"
+      done
+      grep -q "mean activation of the 16 hidden units" "$work/stdout" || fail "sparse_autoencoder: no mean activation"
+      # A picture that cannot be written is named, the run goes on and exits 1.
+      mkdir -p "$work/full/sparse_autoencoder_patches.png"
+      expect_late 1 "sparse_autoencoder_patches.png" --patches 500 --epochs 1 --whole-epochs 0 --out "$work/full"
+      [ -s "$work/full/sparse_autoencoder_patches_curve.csv" ] || fail "sparse_autoencoder: a failed picture stopped the curve"
+    else
+      echo "skipped the training run: no Fashion-MNIST in $data (Debian: dataset-fashion-mnist)"
+    fi
+    ;;
+
   *)
     fail "unknown program $program"
     ;;

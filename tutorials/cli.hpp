@@ -99,10 +99,11 @@ CLI::Validator whole(T lo, T hi) {
       "", "whole");
 }
 
-// A finite real number, lo < x <= hi: rejects nan, inf, "1e-3x" and the like.
-inline CLI::Validator real_above(double lo, double hi) {
+// A finite real number, lo < x <= hi (or lo <= x <= hi with `lo_included`): rejects nan, inf,
+// "1e-3x" and the like.
+inline CLI::Validator real_above(double lo, double hi, bool lo_included = false) {
   return CLI::Validator(
-      [lo, hi](std::string& value) -> std::string {
+      [lo, hi, lo_included](std::string& value) -> std::string {
         const std::string_view s = detail::trim(value);
         double x = 0;
         const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
@@ -111,12 +112,19 @@ inline CLI::Validator real_above(double lo, double hi) {
         }
         if (!std::isfinite(x) || ec == std::errc::result_out_of_range)
           return fmt::format("{} is not a finite number", s);
-        if (!(x > lo && x <= hi))
-          return fmt::format("{} is out of range: it must be above {} and at most {}", s, lo, hi);
+        if (!((x > lo || (lo_included && x == lo)) && x <= hi)) {
+          return fmt::format("{} is out of range: it must be {} {} and at most {}", s,
+                             lo_included ? "at least" : "above", lo, hi);
+        }
         value = std::string(s);
         return "";
       },
       "", "real");
+}
+
+// A finite real number, lo <= x <= hi.
+inline CLI::Validator real_from(double lo, double hi) {
+  return real_above(lo, hi, true);
 }
 
 // A path: anything but the empty string.

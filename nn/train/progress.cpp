@@ -135,6 +135,31 @@ struct Panel {
 
 }  // namespace
 
+void write_curves_svg(const std::string& path, const std::string& title, const std::vector<std::size_t>& epochs,
+                      const std::vector<CurvePanel>& panels) {
+  const std::vector<std::string> colors{"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
+  for (const CurvePanel& panel : panels) {
+    if (panel.lines.size() > colors.size()) {
+      throw std::invalid_argument(fmt::format("{}: the panel \"{}\" has {} lines, at most {} are drawn", path,
+                                              panel.title, panel.lines.size(), colors.size()));
+    }
+  }
+  const double width = 450.0 * static_cast<double>(std::max<std::size_t>(1, panels.size()));
+  std::string svg = fmt::format(
+      R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="380" font-family="sans-serif">)", width);
+  svg += R"(<rect width="100%" height="100%" fill="white"/>)";
+  svg += fmt::format(R"(<text x="{}" y="24" font-size="16" text-anchor="middle">{}</text>)", width / 2, title);
+  for (std::size_t k = 0; k < panels.size(); ++k) {
+    svg +=
+        Panel{60 + 450.0 * static_cast<double>(k), 60, 340, 260, epochs}.svg(panels[k].title, panels[k].lines, colors);
+  }
+  svg += fmt::format(R"(<text x="{}" y="370" font-size="12" text-anchor="middle">epoch</text></svg>)", width / 2);
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write the learning curve", path));
+  out << svg << "\n";
+  finish(out, path);
+}
+
 void LearningCurve::write_svg(const std::string& path, const std::string& title) const {
   std::vector<double> train_loss, test_loss, train_acc, test_acc;
   std::vector<std::size_t> epochs;
@@ -145,17 +170,9 @@ void LearningCurve::write_svg(const std::string& path, const std::string& title)
     train_acc.push_back(r.train_accuracy);
     test_acc.push_back(r.test_accuracy);
   }
-  const std::vector<std::string> colors{"#1f77b4", "#d62728"};
-  std::string svg = R"(<svg xmlns="http://www.w3.org/2000/svg" width="900" height="380" font-family="sans-serif">)";
-  svg += R"(<rect width="100%" height="100%" fill="white"/>)";
-  svg += fmt::format(R"(<text x="450" y="24" font-size="16" text-anchor="middle">{}</text>)", title);
-  svg += Panel{60, 60, 340, 260, epochs}.svg("loss", {{"train", train_loss}, {"test", test_loss}}, colors);
-  svg += Panel{510, 60, 340, 260, epochs}.svg("accuracy", {{"train", train_acc}, {"test", test_acc}}, colors);
-  svg += R"(<text x="450" y="370" font-size="12" text-anchor="middle">epoch</text></svg>)";
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write the learning curve", path));
-  out << svg << "\n";
-  finish(out, path);
+  write_curves_svg(path, title, epochs,
+                   {{"loss", {{"train", train_loss}, {"test", test_loss}}},
+                    {"accuracy", {{"train", train_acc}, {"test", test_acc}}}});
 }
 
 }  // namespace ag::nn

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ag::nn {
@@ -35,6 +36,15 @@ struct EpochRecord {
   std::size_t epoch;
   double train_loss, train_accuracy, test_loss, test_accuracy, seconds;
 };
+
+// Per-epoch series drawn as panels side by side, each with its named lines (at most four): the
+// learning curve of any training, an auto-encoder's objective and mean activation, say.
+struct CurvePanel {
+  std::string title;
+  std::vector<std::pair<std::string, std::vector<double>>> lines;  // a name, and a value per epoch
+};
+void write_curves_svg(const std::string& path, const std::string& title, const std::vector<std::size_t>& epochs,
+                      const std::vector<CurvePanel>& panels);
 
 // The per-epoch history of a training run.
 class LearningCurve {
