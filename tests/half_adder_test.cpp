@@ -8,6 +8,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
+#include <string>
+
+#include "test_util.hpp"
 
 TEST_CASE("one-layer perceptrons learn the carry but not the sum, an MLP learns both") {
   const half_adder::Data data;
@@ -47,6 +51,35 @@ TEST_CASE("a learning curve writes as CSV and SVG") {
   CHECK_THROWS_AS(curve.write_csv("/dev/full"), std::runtime_error);
   CHECK_THROWS_AS(curve.write_svg("/dev/full", "test"), std::runtime_error);
   std::remove(csv.c_str());
+  std::remove(svg.c_str());
+}
+
+TEST_CASE("curves of any series: one panel each, side by side, each line drawn and named") {
+  const std::string svg = "/tmp/autograd-test-curves.svg";
+  ag::nn::write_curves_svg(svg, "three panels", {1, 2, 3},
+                           {{"objective", {{"J", {3, 2, 1}}, {"E", {2, 1.5, 0.8}}, {"beta KL", {1, 0.5, 0.2}}}},
+                            {"activation", {{"mean", {0.2, 0.1, 0.06}}, {"rho", {0.05, 0.05, 0.05}}}},
+                            {"third", {{"x", {1, 1, 1}}}}});
+  std::ifstream picture(svg);
+  const std::string text((std::istreambuf_iterator<char>(picture)), {});
+  const auto count = [&](const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+    return n;
+  };
+  CHECK(text.rfind(R"(<svg xmlns="http://www.w3.org/2000/svg" width="1350")", 0) == 0);
+  CHECK(count("<polyline") == 6);
+  for (const char* name : {">J<", ">E<", ">beta KL<", ">mean<", ">rho<", ">objective<", ">activation<", ">third<"}) {
+    CHECK_MESSAGE(count(name) == 1, name);
+  }
+  // Five lines in a panel would share a colour: refused, naming the file and the panel.
+  const std::string error = test::error_of<std::invalid_argument>([&] {
+    ag::nn::write_curves_svg(svg, "t", {1},
+                             {{"crowded", {{"a", {1}}, {"b", {1}}, {"c", {1}}, {"d", {1}}, {"e", {1}}}}});
+  });
+  CHECK(test::contains(error, svg));
+  CHECK(test::contains(error, "crowded"));
+  CHECK_THROWS_AS(ag::nn::write_curves_svg("/dev/full", "t", {1}, {{"p", {{"a", {1}}}}}), std::runtime_error);
   std::remove(svg.c_str());
 }
 
