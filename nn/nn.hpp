@@ -7,12 +7,14 @@
 #pragma once
 
 // The model.
+#include "nn/autoencoder.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/losses.hpp"
 #include "nn/module.hpp"
 #include "nn/optim.hpp"
 #include "nn/random.hpp"
+#include "nn/stacked_autoencoder.hpp"
 #include "nn/visualize.hpp"
 
 // Files, data, and training output.

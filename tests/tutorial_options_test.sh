@@ -219,6 +219,57 @@ case $program in
     fi
     ;;
 
+  stacked_autoencoder)
+    for value in 0 4097 abc -1 1.5 "" 1,2,3,4,5,6,7,8,9 5,0; do expect 2 "--hidden" --hidden "$value"; done
+    expect 2 "--hidden" --hidden
+    for value in 0 -1 1001 abc; do expect 2 "--pretrain-epochs" --pretrain-epochs "$value"; done
+    for value in 0 10001 1.5; do expect 2 "--epochs" --epochs "$value"; done
+    expect 2 "--epochs" --epochs 1 --epochs 2
+    for value in 0 5001 abc; do expect 2 "--labelled-per-class" --labelled-per-class "$value"; done
+    for value in -1 60001 abc; do expect 2 "--unlabelled" --unlabelled "$value"; done
+    for value in 0 101 -1; do expect 2 "--seeds" --seeds "$value"; done
+    for value in -1 18446744073709551616 1.5 abc; do expect 2 "--seed" --seed "$value"; done
+    for value in 0 257; do expect 2 "--threads" --threads "$value"; done
+    expect 2 "--data" --data ""
+    expect 2 "--out" --out ""
+    # A bad option is found before a bad output folder.
+    expect 2 "--seeds" --out "$work/file" --seeds 0
+    # The output folder, and the results' file in it, are checked before the data is read.
+    for dir in $unwritable_folders; do
+      expect 1 "$dir" --out "$dir"
+      expect 1 "$dir" --out "$dir" --data "$work/no-data"
+    done
+    mkdir -p "$work/taken/stacked_autoencoder_results.csv"
+    expect 1 "$work/taken/stacked_autoencoder_results.csv" --out "$work/taken"
+    expect 1 "dataset-fashion-mnist" --data "$work/no-data" --out "$work/out/created"
+    [ -d "$work/out/created" ] || fail "stacked_autoencoder: the missing output folder was not created"
+    mkdir -p "$work/bad-data" && echo "not an IDX file" >"$work/bad-data/train-images-idx3-ubyte"
+    expect 1 "$work/bad-data" --data "$work/bad-data" --out "$work/out"
+    # A short run, two seeds of a small stack on 2,000 unlabelled images: the three accuracies of
+    # each seed and their spread, in the results' file too.
+    if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ]; then
+      expect_late 0 "" --hidden 16,8 --pretrain-epochs 1 --epochs 2 --labelled-per-class 5 --unlabelled 2000 \
+        --seeds 2 --seed 7 --out "$work/trained"
+      [ "$(head -n 1 "$work/trained/stacked_autoencoder_results.csv")" = \
+        "seed,softmax_on_codes,pretrained_fine_tuned,random_start" ] &&
+        [ "$(wc -l <"$work/trained/stacked_autoencoder_results.csv")" -eq 3 ] &&
+        grep -q "^8,0\.[0-9]*,0\.[0-9]*,0\.[0-9]*$" "$work/trained/stacked_autoencoder_results.csv" ||
+        fail "stacked_autoencoder: no complete results file for seeds 7 and 8"
+      grep -q "standard deviation" "$work/stdout" && grep -q "min\.\.max" "$work/stdout" ||
+        fail "stacked_autoencoder: no mean and spread printed"
+      grep -q "2,000 unlabelled\|2000 unlabelled" "$work/stdout" || fail "stacked_autoencoder: --unlabelled not used"
+      # The results' file opens but cannot be written (a full disk): named, exit 1, after the work.
+      if [ -c /dev/full ]; then
+        mkdir -p "$work/full" && ln -s /dev/full "$work/full/stacked_autoencoder_results.csv"
+        expect_late 1 "$work/full/stacked_autoencoder_results.csv" --hidden 8 --pretrain-epochs 1 --epochs 1 \
+          --labelled-per-class 2 --unlabelled 500 --seeds 1 --out "$work/full"
+        grep -q "random start" "$work/stdout" || fail "stacked_autoencoder: the accuracies were not printed"
+      fi
+    else
+      echo "skipped the training run: no Fashion-MNIST in $data (Debian: dataset-fashion-mnist)"
+    fi
+    ;;
+
   *)
     fail "unknown program $program"
     ;;
