@@ -34,7 +34,7 @@ using ag::Tensor;
 namespace {
 
 struct Options {
-  std::size_t patches = 50000, epochs = 30, whole_epochs = 10, hidden = 100, whole_hidden = 100, batch_size = 64,
+  std::size_t patches = 50000, epochs = 30, whole_epochs = 20, hidden = 100, whole_hidden = 100, batch_size = 64,
               threads = 1;
   double rho = 0.05, beta = 3, weight_decay = 1e-3, lr = 5e-3;
   std::uint64_t seed = 1;
