@@ -24,6 +24,7 @@
 #include <system_error>
 
 #include "cli.hpp"
+#include "fashion_mnist.hpp"
 
 namespace nn = ag::nn;
 namespace fs = std::filesystem;
@@ -118,15 +119,8 @@ int main(int argc, char** argv) try {
 
   // The output folder before the data: a bad --out fails at once, data or not.
   tutorial::prepare_output_folder(o.out);
-  nn::LabelledImages train, test;
-  try {
-    train = nn::load_mnist(o.data, "train");
-    test = nn::load_mnist(o.data, "t10k");
-  } catch (const nn::DataError& e) {
-    throw tutorial::Failure(
-        fmt::format("{} (install the data with `apt-get install dataset-fashion-mnist`, or pass --data DIR)",
-                    tutorial::one_line(e.what())));
-  }
+  const nn::LabelledImages train = tutorial::load_fashion_mnist(o.data, "train");
+  const nn::LabelledImages test = tutorial::load_fashion_mnist(o.data, "t10k");
   fmt::print("Fashion-MNIST: {} training and {} test images of {} pixels\n", train.labels.size(), test.labels.size(),
              train.images.shape()[1]);
 

@@ -26,6 +26,7 @@
 #include <xtensor/xsort.hpp>
 
 #include "cli.hpp"
+#include "fashion_mnist.hpp"
 
 namespace nn = ag::nn;
 namespace fs = std::filesystem;
@@ -218,14 +219,7 @@ int main(int argc, char** argv) try {
   ag::set_num_threads(static_cast<int>(o.threads));
 
   tutorial::prepare_output_folder(o.out);
-  nn::LabelledImages train;
-  try {
-    train = nn::load_mnist(o.data, "train");
-  } catch (const nn::DataError& e) {
-    throw tutorial::Failure(
-        fmt::format("{} (install the data with `apt-get install dataset-fashion-mnist`, or pass --data DIR)",
-                    tutorial::one_line(e.what())));
-  }
+  const nn::LabelledImages train = tutorial::load_fashion_mnist(o.data, "train");
   if (train.images.shape()[1] != 28 * 28) {
     throw tutorial::Failure(fmt::format("{}: images of {} pixels, not 28 x 28", o.data, train.images.shape()[1]));
   }

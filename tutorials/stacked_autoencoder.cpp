@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "fashion_mnist.hpp"
 
 namespace nn = ag::nn;
 namespace fs = std::filesystem;
@@ -217,15 +218,8 @@ int main(int argc, char** argv) try {
   tutorial::prepare_output_folder(o.out);
   const std::string results = (fs::path(o.out) / "stacked_autoencoder_results.csv").string();
   tutorial::prepare_output_file(results);
-  nn::LabelledImages train, test;
-  try {
-    train = nn::load_mnist(o.data, "train");
-    test = nn::load_mnist(o.data, "t10k");
-  } catch (const nn::DataError& e) {
-    throw tutorial::Failure(
-        fmt::format("{} (install the data with `apt-get install dataset-fashion-mnist`, or pass --data DIR)",
-                    tutorial::one_line(e.what())));
-  }
+  const nn::LabelledImages train = tutorial::load_fashion_mnist(o.data, "train");
+  const nn::LabelledImages test = tutorial::load_fashion_mnist(o.data, "t10k");
 
   const std::size_t steps_per_epoch = (o.labelled_per_class * train.classes + supervised_batch - 1) / supervised_batch;
   fmt::print("Fashion-MNIST: {} training and {} test images of {} pixels\n", train.labels.size(), test.labels.size(),
