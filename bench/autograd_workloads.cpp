@@ -128,6 +128,60 @@ Workload mlp_adam_step(int batch) {
 
 namespace {
 
+// A tensor of `shape` holding shared_uniform's values (workloads.hpp): what the libtorch twin holds.
+T shared_tensor(const ag::Shape& shape, float lo, float hi, std::uint32_t seed) {
+  T t = T::from_shape(shape);
+  const std::vector<float> values = shared_uniform(t.size(), lo, hi, seed);
+  std::copy(values.begin(), values.end(), t.begin());
+  return t;
+}
+
+struct SparseAutoEncoder {
+  using S = SparseAutoEncoderSetup;
+  ag::nn::Generator generator{7};
+  ag::nn::AutoEncoder<float> ae{S::inputs, S::hidden, {.generator = &generator}};  // sigmoid/sigmoid, untied
+  ag::nn::SGD<float> sgd{ae.parameters(), {.lr = S::lr}};
+  V x;
+
+  explicit SparseAutoEncoder(std::size_t batch)
+      : x(shared_tensor({batch, static_cast<std::size_t>(S::inputs)}, 0.0f, 1.0f, S::x_seed)) {
+    // The library's Xavier draw, replaced by the same draw from the shared generator: both engines
+    // then start from the same weights (biases are 0 in both) and their objectives can be compared.
+    const auto in = static_cast<std::size_t>(S::inputs), hidden = static_cast<std::size_t>(S::hidden);
+    const float a = S::xavier_limit();
+    for (auto& [name, p] : ae.named_parameters()) {
+      if (name == "encoder.weight") p.mutable_value() = shared_tensor({in, hidden}, -a, a, S::w1_seed);
+      if (name == "decoder.weight") p.mutable_value() = shared_tensor({hidden, in}, -a, a, S::w2_seed);
+    }
+  }
+
+  ag::nn::SparseObjective<float> objective() {
+    const auto pass = ae.pass(x);
+    return ag::nn::sparse_autoencoder_objective(pass, x, ae.weights(),
+                                                {.rho = S::rho, .beta = S::beta, .weight_decay = S::weight_decay});
+  }
+
+  void step() {
+    const auto j = objective();
+    sgd.zero_grad();
+    ag::backward(j.total);
+    sgd.step();
+  }
+};
+
+}  // namespace
+
+Workload sparse_autoencoder_step(int batch) {
+  auto state = std::make_shared<SparseAutoEncoder>(static_cast<std::size_t>(batch));
+  return {[state] { state->step(); }, 1,
+          [state] {
+            ag::NoGrad no_grad;
+            return static_cast<double>(state->objective().total.item());
+          }};
+}
+
+namespace {
+
 Workload sgemm(int n) {
   auto a = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.5f);
   auto b = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.25f);
@@ -139,18 +193,14 @@ Workload sgemm(int n) {
           1};
 }
 
-// The eight matrix products of one MLP step at `batch`, and nothing else, as the engine calls them
-// (transposes as BLAS flags): the floor under the step's time, which the other work adds to.
-Workload mlp_products(int batch) {
-  struct Product {
-    bool ta, tb;
-    int m, n, k;
-  };
-  const int b = batch;
-  const std::vector<Product> products = {
-      {false, false, b, 256, 784}, {false, false, b, 128, 256}, {false, false, b, 10, 128},  // forward
-      {true, false, 128, 10, b},   {false, true, b, 128, 10},   {true, false, 256, 128, b},  // backward
-      {false, true, b, 256, 128},  {true, false, 784, 256, b}};
+struct Product {
+  bool ta, tb;
+  int m, n, k;
+};
+
+// These matrix products through CBLAS, as the engine calls them (transposes as BLAS flags), and
+// nothing else: the floor under a step's time, which the other work adds to.
+Workload products_only(const std::vector<Product>& products) {
   auto buffers = std::make_shared<std::vector<std::vector<float>>>();
   for (const Product& p : products) {
     buffers->emplace_back(static_cast<std::size_t>(p.m) * p.k, 0.5f);
@@ -167,6 +217,33 @@ Workload mlp_products(int batch) {
             }
           },
           1};
+}
+
+// The eight matrix products of one MLP step at `batch`.
+Workload mlp_products(int batch) {
+  const int b = batch;
+  // The forward's three, then the backward's: each layer's weight gradient, and the input gradient
+  // of every layer but the first.
+  return products_only({{false, false, b, 256, 784},
+                        {false, false, b, 128, 256},
+                        {false, false, b, 10, 128},
+                        {true, false, 128, 10, b},
+                        {false, true, b, 128, 10},
+                        {true, false, 256, 128, b},
+                        {false, true, b, 256, 128},
+                        {true, false, 784, 256, b}});
+}
+
+// The five matrix products of one sparse auto-encoder step at `batch` (x needs no gradient).
+Workload autoencoder_products(int batch) {
+  const int b = batch, in = SparseAutoEncoderSetup::inputs, hidden = SparseAutoEncoderSetup::hidden;
+  // The forward's two, then the backward's: the decoder's weight gradient, the hidden units'
+  // gradient, the encoder's weight gradient.
+  return products_only({{false, false, b, hidden, in},
+                        {false, false, b, in, hidden},
+                        {true, false, hidden, in, b},
+                        {false, true, b, hidden, in},
+                        {true, false, in, hidden, b}});
 }
 
 }  // namespace
@@ -199,6 +276,7 @@ void set_threads(int threads) {
 std::vector<NamedWorkload> engine_only_workloads() {
   return {
       {"mlp_products_only_batch256", [] { return mlp_products(256); }},
+      {"autoencoder_products_only_batch256", [] { return autoencoder_products(256); }},
       {"sgemm_1024", [] { return sgemm(1024); }},
   };
 }

@@ -1,7 +1,7 @@
 // bench_compare: this engine against libtorch, fairly.
 //
-//   bench_compare [--quick] [--threads 1,2] [--repeats P] [--data DIR] [--blas-dir DIR]
-//                 [--glibc-malloc-defaults] [--markdown]
+//   bench_compare [--quick] [--threads 1,2] [--repeats P] [--workloads A,B] [--data DIR]
+//                 [--blas-dir DIR] [--glibc-malloc-defaults] [--markdown]
 //
 // Each engine runs in a fresh process of its own (bench_worker_autograd, bench_worker_libtorch,
 // beside this program), started with posix_spawn: never fork, since a child forked after GNU
@@ -26,8 +26,14 @@
 // noise. Then, with Fashion-MNIST in DIR (default /usr/share/datasets/fashion-mnist), one training
 // epoch per engine and thread count, each in its own process: examples per second and peak
 // resident memory. --quick (CI) takes shorter rounds, one repeat, and the epoch's first 6,400
-// images. Exits non-zero when a worker fails or outlives its time limit.
+// images. --workloads runs only the workloads named (the epoch is fashion_mnist_epoch_adam_batch64).
+//
+// A workload that both engines start from the same parameters (the sparse auto-encoder) has its
+// objective printed by each worker before and after its first two steps; the driver refuses a run
+// in which the engines' values differ by more than a relative 1e-4: the engines would not be
+// computing the same thing. Exits non-zero when a worker fails or outlives its time limit.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -38,11 +44,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -58,6 +66,20 @@ namespace fs = std::filesystem;
 // (weight gradients for every layer, input gradients for all but the first).
 constexpr double kMlpFlopsPerExample =
     2.0 * (2 * (784.0 * 256 + 256.0 * 128 + 128.0 * 10) + (256.0 * 128 + 128.0 * 10));
+// The same for the 784-196-784 auto-encoder: two products forward, three backward (the input
+// needs no gradient).
+constexpr double kAutoEncoderFlopsPerExample = 2.0 * 5 * 784.0 * 196;
+
+// The flops of one item of a workload, for its GFLOP/s figure against sgemm; 0 for none.
+double flops_of(const std::string& workload) {
+  if (workload.find("batch256") == std::string::npos) return 0;
+  if (workload.rfind("mlp_", 0) == 0) return kMlpFlopsPerExample * 256;
+  if (workload.find("autoencoder_") != std::string::npos) return kAutoEncoderFlopsPerExample * 256;
+  return 0;
+}
+
+// The largest relative difference the engines' objectives may show (float32 sums in another order).
+constexpr double kObjectiveTolerance = 1e-4;
 
 struct Options {
   bool quick = false, markdown = false, glibc_malloc_defaults = false;
@@ -67,6 +89,7 @@ struct Options {
   long epoch_examples = 0;  // 0: the whole training set; --quick: the first 6,400 images
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string blas_dir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+  std::string workloads;  // comma-separated; empty: all
 };
 
 struct Output {
@@ -197,14 +220,17 @@ Options parse(int argc, char** argv) {
       repeats = std::atoi(value().c_str());
     } else if (a == "--rounds") {
       rounds = std::atoi(value().c_str());
+    } else if (a == "--workloads") {
+      o.workloads = value();
     } else if (a == "--data") {
       o.data = value();
     } else if (a == "--blas-dir") {
       o.blas_dir = value();
     } else {
-      throw std::invalid_argument("unknown option " + a +
-                                  " (options: --quick --threads LIST --repeats P --rounds R --data DIR --blas-dir DIR "
-                                  "--glibc-malloc-defaults --markdown)");
+      throw std::invalid_argument(
+          "unknown option " + a +
+          " (options: --quick --threads LIST --repeats P --rounds R --workloads LIST --data DIR "
+          "--blas-dir DIR --glibc-malloc-defaults --markdown)");
     }
   }
   if (o.quick) {
@@ -222,13 +248,16 @@ Options parse(int argc, char** argv) {
 
 // rounds[engine][threads][workload]: ns per item, every round of every repeat.
 using Rounds = std::map<std::string, std::map<int, std::map<std::string, std::vector<double>>>>;
+// objectives[engine][workload]: the objective before and after the first steps, from one run each.
+using Objectives = std::map<std::string, std::map<std::string, std::vector<double>>>;
 
-// The workloads in the order the workers list them.
+// The workloads in the order the workers run them, and every workload a worker has.
 std::vector<std::string> workload_order;
+std::set<std::string> known_workloads = {"fashion_mnist_epoch_adam_batch64"};
 
 // Reads a worker's output into `rounds`; checks the OpenBLAS it reports.
 void read_worker(const std::string& engine, int threads, const std::string& text, const std::string& expected_blas,
-                 Rounds& rounds) {
+                 Rounds& rounds, Objectives& objectives) {
   std::stringstream in(text);
   for (std::string line; std::getline(in, line);) {
     std::stringstream words(line);
@@ -246,6 +275,58 @@ void read_worker(const std::string& engine, int threads, const std::string& text
         workload_order.push_back(name);
       }
       for (double ns; words >> ns;) rounds[engine][threads][name].push_back(ns);
+    } else if (kind == "workloads") {
+      while (words >> name) known_workloads.insert(name);
+    } else if (kind == "objective") {
+      words >> name;
+      std::vector<double>& values = objectives[engine][name];
+      values.clear();
+      for (double j; words >> j;) values.push_back(j);
+    }
+  }
+}
+
+// Whether --workloads (empty: all of them) names `workload`.
+bool selected(const Options& o, const std::string& workload) {
+  return o.workloads.empty() || ("," + o.workloads + ",").find("," + workload + ",") != std::string::npos;
+}
+
+// Throws when --workloads names a workload that no worker has (after the first run of each).
+void check_selection(const Options& o) {
+  std::stringstream in(o.workloads);
+  for (std::string name; std::getline(in, name, ',');) {
+    if (!known_workloads.count(name)) {
+      throw std::invalid_argument(
+          fmt::format("--workloads: no workload {} (there are {})", name, fmt::join(known_workloads, ", ")));
+    }
+  }
+}
+
+// Throws unless both engines' objectives agree within kObjectiveTolerance; prints them when `print`.
+void check_objectives(const Objectives& objectives, int threads, bool print) {
+  if (objectives.size() < 2) return;
+  const auto& ours = objectives.at("autograd");
+  const auto theirs_it = objectives.find("libtorch");
+  if (theirs_it == objectives.end()) return;
+  for (const auto& [name, a] : ours) {
+    const auto b_it = theirs_it->second.find(name);
+    if (b_it == theirs_it->second.end()) continue;
+    const std::vector<double>& b = b_it->second;
+    double worst = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+      worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(std::abs(a[i]), std::abs(b[i])));
+    }
+    if (print || !(worst <= kObjectiveTolerance)) {
+      fmt::print(
+          "{{\"objective\": \"{}\", \"threads\": {}, \"autograd\": [{:.7g}], \"libtorch\": [{:.7g}], "
+          "\"max_relative_difference\": {:.2g}}}\n",
+          name, threads, fmt::join(a, ", "), fmt::join(b, ", "), worst);
+    }
+    if (!(worst <= kObjectiveTolerance)) {
+      throw std::runtime_error(fmt::format(
+          "{} at {} threads: the engines' objectives differ by a relative {:.2g} (more than {:g}): they do not "
+          "compute the same thing",
+          name, threads, worst, kObjectiveTolerance));
     }
   }
 }
@@ -296,14 +377,22 @@ int main(int argc, char** argv) try {
   for (int repeat = 0; repeat < o.repeats; ++repeat) {
     for (int threads : o.threads) {
       const auto env = env_for(threads);
+      Objectives objectives;
       for (std::size_t k = 0; k < engines.size(); ++k) {
         const std::string& engine = engines[(k + static_cast<std::size_t>(repeat)) % engines.size()];
-        const Output out =
-            run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads), "--rounds",
-                 std::to_string(o.rounds), "--round-seconds", fmt::format("{}", o.round_seconds)},
-                env, o.time_limit);
-        read_worker(engine, threads, out.text, expected_blas, rounds);
+        std::vector<std::string> command = {(here / ("bench_worker_" + engine)).string(),
+                                            "--threads",
+                                            std::to_string(threads),
+                                            "--rounds",
+                                            std::to_string(o.rounds),
+                                            "--round-seconds",
+                                            fmt::format("{}", o.round_seconds)};
+        if (!o.workloads.empty()) command.insert(command.end(), {"--workloads", o.workloads});
+        const Output out = run(command, env, o.time_limit);
+        read_worker(engine, threads, out.text, expected_blas, rounds, objectives);
       }
+      if (repeat == 0 && threads == o.threads.front()) check_selection(o);
+      check_objectives(objectives, threads, repeat == 0);
     }
   }
 
@@ -326,8 +415,8 @@ int main(int argc, char** argv) try {
       std::string row = fmt::format("| {} | {} | {} ({}-{})", name, threads, duration(ours.median), duration(ours.p25),
                                     duration(ours.p75));
       std::string rate;
-      if (name.find("batch256") != std::string::npos && sgemm_gflops > 0) {
-        const double gflops = kMlpFlopsPerExample * 256 / ours.median;
+      if (flops_of(name) > 0 && sgemm_gflops > 0) {
+        const double gflops = flops_of(name) / ours.median;
         line += fmt::format(", \"gflops\": {:.1f}, \"fraction_of_sgemm\": {:.2f}", gflops, gflops / sgemm_gflops);
         rate = fmt::format("; {:.0f} GFLOP/s, {:.2f} of sgemm's {:.0f}", gflops, gflops / sgemm_gflops, sgemm_gflops);
       }
@@ -351,8 +440,10 @@ int main(int argc, char** argv) try {
   }
   std::fflush(stdout);
 
-  if (fs::exists(fs::path(o.data) / "train-images-idx3-ubyte.gz") ||
-      fs::exists(fs::path(o.data) / "train-images-idx3-ubyte")) {
+  if (!selected(o, "fashion_mnist_epoch_adam_batch64")) {
+    // Not asked for.
+  } else if (fs::exists(fs::path(o.data) / "train-images-idx3-ubyte.gz") ||
+             fs::exists(fs::path(o.data) / "train-images-idx3-ubyte")) {
     for (int threads : o.threads) {
       const auto env = env_for(threads);
       std::map<std::string, std::pair<double, double>> epoch;  // examples/s, peak MB

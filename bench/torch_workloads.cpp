@@ -103,6 +103,62 @@ Workload mlp_adam_step(int batch) {
   return {[model, adam, x, labels] { torch_adam_step(*model, *adam, x, labels); }, 1};
 }
 
+namespace {
+
+// A tensor of `shape` holding shared_uniform's values (workloads.hpp), as this engine's twin holds.
+torch::Tensor shared_tensor(std::vector<long> shape, float lo, float hi, std::uint32_t seed) {
+  long count = 1;
+  for (long d : shape) count *= d;
+  auto values = shared_uniform(static_cast<std::size_t>(count), lo, hi, seed);
+  return torch::from_blob(values.data(), shape).clone();
+}
+
+struct TorchSparseAutoEncoder {
+  using S = SparseAutoEncoderSetup;
+  torch::Tensor w1, b1, w2, b2, x;  // W [in, out], as in this engine's twin: x W + b is addmm(b, x, W)
+  std::unique_ptr<torch::optim::SGD> sgd;
+
+  explicit TorchSparseAutoEncoder(long batch) {
+    const float a = S::xavier_limit();
+    w1 = shared_tensor({S::inputs, S::hidden}, -a, a, S::w1_seed).requires_grad_();
+    b1 = torch::zeros({S::hidden}).requires_grad_();
+    w2 = shared_tensor({S::hidden, S::inputs}, -a, a, S::w2_seed).requires_grad_();
+    b2 = torch::zeros({S::inputs}).requires_grad_();
+    x = shared_tensor({batch, S::inputs}, 0.0f, 1.0f, S::x_seed);
+    sgd = std::make_unique<torch::optim::SGD>(std::vector<torch::Tensor>{w1, b1, w2, b2},
+                                              torch::optim::SGDOptions(S::lr));
+  }
+
+  torch::Tensor objective() {
+    const auto hidden = torch::sigmoid(torch::addmm(b1, x, w1));
+    const auto output = torch::sigmoid(torch::addmm(b2, hidden, w2));
+    const auto error = torch::mse_loss(output, x, at::Reduction::Sum) / x.size(0);
+    const auto rho_hat = hidden.mean(0);
+    const double rho = S::rho;
+    const auto kl = (rho * torch::log(rho / rho_hat) + (1 - rho) * torch::log((1 - rho) / (1 - rho_hat))).sum();
+    const auto decay = (S::weight_decay / 2) * (w1.pow(2).sum() + w2.pow(2).sum());
+    return error + S::beta * kl + decay;
+  }
+
+  void step() {
+    auto j = objective();
+    sgd->zero_grad();
+    j.backward();
+    sgd->step();
+  }
+};
+
+}  // namespace
+
+Workload sparse_autoencoder_step(int batch) {
+  auto state = std::make_shared<TorchSparseAutoEncoder>(batch);
+  return {[state] { state->step(); }, 1,
+          [state] {
+            torch::NoGradGuard no_grad;
+            return state->objective().item<double>();
+          }};
+}
+
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
   torch::manual_seed(7);
   TorchMlp model;

@@ -1,12 +1,15 @@
 // One engine's benchmark process. The driver (compare.cpp) starts it fresh for each engine and
 // thread count, so that no engine shares a process, a thread pool or a BLAS with the other.
 //
-//   bench_worker_ENGINE --threads N --rounds R --round-seconds S      all workloads
+//   bench_worker_ENGINE --threads N --rounds R --round-seconds S [--workloads A,B]
+//                                                  all workloads, or those named
 //   bench_worker_ENGINE --threads N --epoch DATA_DIR [--examples K]    one Fashion-MNIST epoch
 //                                                                      (of its first K images)
 //
 // It prints one line per figure, for the driver to read:
 //   blas <openblas threading>
+//   workloads <every workload this worker has, run or not>
+//   objective <workload> <J before step 1> <after step 1> <after step 2>   (workloads that have one)
 //   rounds <workload> <ns per item in round 1> <round 2> ...
 //   epoch <examples> <seconds>
 #include <algorithm>
@@ -49,13 +52,16 @@ std::vector<bench::NamedWorkload> workloads() {
       {"mlp_sgd_step_batch256", [] { return bench::mlp_sgd_step(256); }},
       {"mlp_adam_step_batch64", [] { return bench::mlp_adam_step(64); }},
       {"mlp_adam_step_batch256", [] { return bench::mlp_adam_step(256); }},
+      {"sparse_autoencoder_step_batch256", [] { return bench::sparse_autoencoder_step(256); }},
   };
   for (auto& w : bench::engine_only_workloads()) all.push_back(std::move(w));
   return all;
 }
 
 int usage(const char* program) {
-  std::fprintf(stderr, "usage: %s --threads N (--rounds R --round-seconds S | --epoch DATA_DIR [--examples K])\n",
+  std::fprintf(stderr,
+               "usage: %s --threads N (--rounds R --round-seconds S [--workloads A,B] | --epoch DATA_DIR [--examples "
+               "K])\n",
                program);
   return 2;
 }
@@ -65,8 +71,8 @@ int usage(const char* program) {
 int main(int argc, char** argv) try {
   int threads = 1, rounds = 5;
   double round_seconds = 0.1;
-  std::string epoch_data;
-  long examples = 0;  // 0: all of them
+  std::string epoch_data, only;  // only: a comma-separated list of workloads, empty for all
+  long examples = 0;             // 0: all of them
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--threads") == 0) {
       threads = std::atoi(argv[i + 1]);
@@ -76,6 +82,8 @@ int main(int argc, char** argv) try {
       round_seconds = std::atof(argv[i + 1]);
     } else if (std::strcmp(argv[i], "--epoch") == 0) {
       epoch_data = argv[i + 1];
+    } else if (std::strcmp(argv[i], "--workloads") == 0) {
+      only = std::string(",") + argv[i + 1] + ",";
     } else if (std::strcmp(argv[i], "--examples") == 0) {
       examples = std::atol(argv[i + 1]);
     } else {
@@ -94,8 +102,23 @@ int main(int argc, char** argv) try {
     std::printf("epoch %zu %.6f\n", n, seconds);
     return 0;
   }
-  for (const bench::NamedWorkload& named : workloads()) {
+  const std::vector<bench::NamedWorkload> all = workloads();
+  std::printf("workloads");
+  for (const bench::NamedWorkload& named : all) std::printf(" %s", named.name.c_str());
+  std::printf("\n");
+  for (const bench::NamedWorkload& named : all) {
+    if (!only.empty() && only.find("," + named.name + ",") == std::string::npos) continue;
     const bench::Workload w = named.make();
+    if (w.objective) {
+      // The first two steps, with the objective before and after each: the driver compares them
+      // with the other engine's. They count towards the warm-up.
+      std::printf("objective %s %.9g", named.name.c_str(), w.objective());
+      for (int step = 0; step < 2; ++step) {
+        w.run();
+        std::printf(" %.9g", w.objective());
+      }
+      std::printf("\n");
+    }
     std::printf("rounds %s", named.name.c_str());
     for (double ns : bench::round_ns(w.run, rounds, round_seconds)) std::printf(" %.3f", ns / w.work_items);
     std::printf("\n");

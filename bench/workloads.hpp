@@ -6,17 +6,28 @@
 // thing the way a libtorch user would write it.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bench {
 
 // A workload is set up once; run() does one repetition (a training step, a chain, ...).
 struct Workload {
+  Workload(std::function<void()> step, double items = 1, std::function<double()> objective_now = {})
+      : run(std::move(step)), work_items(items), objective(std::move(objective_now)) {}
+
   std::function<void()> run;
-  double work_items = 1;  // what the figure is divided by: 1 for a step, the number of ops for a chain
+  double work_items;  // what the figure is divided by: 1 for a step, the number of ops for a chain
+  // The training objective at the current parameters, without recording or updating: the worker
+  // prints it before and after the first steps, and the driver checks that both engines agree.
+  // Empty for the workloads that start from different points in each engine.
+  std::function<double()> objective;
 };
 
 struct NamedWorkload {
@@ -39,10 +50,38 @@ Workload scalar_chain(int ops);
 Workload mlp_sgd_step(int batch);
 // The same with the library's modules and its Adam (lr 1e-3).
 Workload mlp_adam_step(int batch);
+// One step of the sparse auto-encoder 784-196-784, sigmoid encoder and decoder, on a fixed batch x
+// of `batch` rows uniform in [0, 1): forward, the objective
+//   J = E / N + beta sum_j KL(rho || rho_j) + (lambda / 2) (|W1|^2 + |W2|^2),
+//   E = sum over the batch and the pixels of (h - x)^2, N = batch, rho_j = mean of hidden unit j
+//   over the batch, rho = 0.05, beta = 3, lambda = 1e-4,
+// backward, and plain SGD (lr 0.1, no momentum). Both engines start from the same weights and
+// inputs (shared_uniform), so their objectives can be compared. At lr 0.1 the first step overshoots
+// (J 372 -> 701: the sparsity term drives every hidden unit to near 0) and training then settles
+// (J 29 after 3,000 steps): the timed steps are ordinary ones.
+Workload sparse_autoencoder_step(int batch);
 
-// Workloads of this engine alone. autograd's: mlp_products_only_batch256, the batch-256 step's
-// eight matrix products through CBLAS (the floor under that step), and sgemm_1024, one 1024^3
-// sgemm (the machine's ceiling).
+// The sparse auto-encoder's sizes and constants, once for both engines.
+struct SparseAutoEncoderSetup {
+  static constexpr int inputs = 784, hidden = 196;
+  static constexpr double rho = 0.05, beta = 3, weight_decay = 1e-4, lr = 0.1;
+  static constexpr std::uint32_t w1_seed = 1, w2_seed = 2, x_seed = 3;
+  // Xavier's uniform limit, sqrt(6 / (fan_in + fan_out)), the library's default initialisation.
+  static float xavier_limit() { return static_cast<float>(std::sqrt(6.0 / (inputs + hidden))); }
+};
+
+// `count` floats uniform in [lo, hi), the same in both engines: mt19937's output sequence is fixed by
+// the standard (std::uniform_real_distribution's is not), and the top 24 bits become the float.
+inline std::vector<float> shared_uniform(std::size_t count, float lo, float hi, std::uint32_t seed) {
+  std::mt19937 engine(seed);
+  std::vector<float> out(count);
+  for (float& v : out) v = lo + (hi - lo) * static_cast<float>(engine() >> 8) * 0x1p-24f;
+  return out;
+}
+
+// Workloads of this engine alone. autograd's: mlp_products_only_batch256, the batch-256 MLP step's
+// eight matrix products through CBLAS (the floor under that step), autoencoder_products_only_batch256,
+// the sparse auto-encoder step's five, and sgemm_1024, one 1024^3 sgemm (the machine's ceiling).
 std::vector<NamedWorkload> engine_only_workloads();
 
 // One epoch of Adam training at batch 64 over `count` images [count, 784] with their labels.

@@ -32,6 +32,13 @@ Variable<T> mul(const Variable<T>& a, const Variable<T>& b) {
   return record<T>(
       op_mul, elementwise("mul", a, b, [](const auto& x, const auto& y) { return x * y; }), {a, b},
       [](const BackwardContext<T>& c) {
+        // a * a, a square (a squared error, a weight penalty): its one gradient 2 g a in one pass,
+        // not g a twice for the replay to add (bench/: 0.15 ms of the sparse auto-encoder step's
+        // 2.7 ms backward). The same values: doubling is exact.
+        if (c.in[0].is(c.in[1]) && c.needs(0)) {
+          return grads(detail::fused([](const auto& g, const auto& x) { return g * (T(2) * x); }, c.grad, c.in[0]),
+                       Variable<T>());
+        }
         return grads(c.needs(0) ? mul(c.grad, c.in[1]) : Variable<T>(),
                      c.needs(1) ? mul(c.grad, c.in[0]) : Variable<T>());
       },

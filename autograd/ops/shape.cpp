@@ -105,6 +105,73 @@ void check_rows(const char* op, const std::vector<std::size_t>& rows, std::size_
   }
 }
 
+// a repeated to `shape` (a's shape broadcasts to it), as a new tensor. The axes are squeezed and
+// merged as sum_reduce merges them (neighbours both repeated or both a's act as one axis); the
+// output is then a sequence of runs along the innermost merged axis, each a copy of a run of a or
+// one value of a repeated, and the runs are split over the threads. xtensor's broadcast
+// assignment, which this replaces, walked the output element by element: a scalar to [256, 784]
+// (the backward of a sum of squared errors) took 410 us, now 6 us (bench/, sparse auto-encoder).
+template <class T>
+Tensor<T> broadcast_copy(const Tensor<T>& a, const Shape& shape) {
+  Tensor<T> out = uninitialized<T>(shape);
+  if (out.size() == 0) return out;
+  const T* src = a.data();
+  T* dst = out.data();
+  struct Axis {
+    std::size_t size, stride;  // stride in a, 0 when the axis repeats a
+    bool repeated;
+  };
+  std::vector<Axis> axes;
+  const std::size_t lead = shape.size() - a.dimension();
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;
+    const bool repeated = i < lead || a.shape()[i - lead] == 1;
+    if (!axes.empty() && axes.back().repeated == repeated) {
+      axes.back().size *= shape[i];
+    } else {
+      axes.push_back({shape[i], 0, repeated});
+    }
+  }
+  if (axes.empty()) {  // one element
+    dst[0] = src[0];
+    return out;
+  }
+  for (std::size_t i = axes.size(), stride = 1; i-- > 0;) {
+    if (axes[i].repeated) continue;
+    axes[i].stride = stride;
+    stride *= axes[i].size;
+  }
+  const Axis inner = axes.back();
+  axes.pop_back();
+  std::size_t runs = 1;
+  for (const Axis& x : axes) runs *= x.size;
+  detail::parallel_ranges(runs, out.size(), [&](std::size_t begin, std::size_t end) {
+    // The offset in a of run `begin`, then kept in step run by run like an odometer.
+    std::vector<std::size_t> index(axes.size());
+    std::size_t offset = 0;
+    for (std::size_t i = axes.size(), rest = begin; i-- > 0;) {
+      index[i] = rest % axes[i].size;
+      rest /= axes[i].size;
+      offset += index[i] * axes[i].stride;
+    }
+    for (std::size_t run = begin; run < end; ++run) {
+      T* to = dst + run * inner.size;
+      if (inner.repeated) {
+        std::fill_n(to, inner.size, src[offset]);
+      } else {
+        std::copy_n(src + offset, inner.size, to);
+      }
+      for (std::size_t i = axes.size(); i-- > 0;) {
+        offset += axes[i].stride;
+        if (++index[i] < axes[i].size) break;
+        offset -= axes[i].stride * axes[i].size;
+        index[i] = 0;
+      }
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 const Primitive op_reshape("reshape");
@@ -158,7 +225,7 @@ Variable<T> broadcast_to(const Variable<T>& a, const Shape& shape) {
   }
   element_count(shape);  // before xtensor multiplies the dimensions unchecked
   return record<T>(
-      op_broadcast_to, Tensor<T>(xt::broadcast(a.value(), shape)), {a},
+      op_broadcast_to, broadcast_copy(a.value(), shape), {a},
       [](const BackwardContext<T>& c) { return grads(sum_to(c.grad, c.in[0].shape())); }, reads::nothing);
 }
 
