@@ -72,6 +72,10 @@ std::vector<Case> make_cases() {
     add("arithmetic", "pow" + at, [](const Vars& v) { return ag::pow(v[0], v[1]); },
         {uniform(sa, 0.5, 2.0), uniform(sb)});
   }
+  // a * a of one node: its rule gives one gradient 2 g a, not g a twice; first and second order.
+  add("arithmetic", "mul of a variable by itself", [](const Vars& v) { return v[0] * v[0]; }, {uniform({3, 2})});
+  add("arithmetic", "mul by itself, then by itself again", [](const Vars& v) { return (v[0] * v[0]) * v[0]; },
+      {uniform({2, 3})});
   add("arithmetic", "neg", [](const Vars& v) { return -v[0]; }, {uniform({3, 2})});
   add("arithmetic", "pow by a number", [](const Vars& v) { return ag::pow(v[0], 3.0); }, {uniform({3, 2})});
   add("arithmetic", "numbers on either side", [](const Vars& v) { return 2.0 - v[0] * 3.0 + 1.0 / v[0]; },

@@ -1,12 +1,16 @@
 // Kernels split over threads (autograd/parallel.hpp) compute what one thread computes: every
 // tensor here is large enough to be split, and each result is checked element by element against
 // a plain loop, at one thread and at two, broadcast operands included.
+#include <algorithm>
 #include <autograd/parallel.hpp>
 #include <cmath>
 #include <functional>
 #include <nn/optim.hpp>
+#include <random>
 #include <stdexcept>
 #include <thread>
+#include <vector>
+#include <xtensor/xbroadcast.hpp>
 
 #include "test_util.hpp"
 
@@ -267,5 +271,38 @@ TEST_CASE("optimizer updates of large parameters follow their formulas at one an
     const T plain = step_with(
         [](std::vector<V> p) { return ag::nn::SGD<float>(std::move(p), {.lr = 0.1, .weight_decay = 0.01}); }, 1);
     CHECK(error(plain, want) < 1e-6);
+  });
+}
+
+// broadcast_to copies by runs (autograd/ops/shape.cpp), merging neighbouring axes that are both
+// repeated or both a's, and splits the runs over the threads: every pattern of repeated axes, at
+// sizes below and above the split, against xtensor's own broadcast.
+TEST_CASE(
+    "broadcast_to copies what xtensor's broadcast gives, every pattern of repeated axes, at one and two threads") {
+  std::mt19937 rng(99);
+  at_one_and_two_threads([&](int) {
+    for (int trial = 0; trial < 300; ++trial) {
+      const std::size_t rank = 1 + rng() % 4, lead = rng() % 2;
+      ag::Shape out_shape, a_shape;
+      for (std::size_t i = 0; i < rank; ++i) {
+        const std::size_t size = trial % 3 == 0 ? 1 + rng() % 70 : 1 + rng() % 6;
+        out_shape.push_back(size);
+        if (i >= lead) a_shape.push_back(rng() % 2 ? size : 1);
+      }
+      const T a = random(a_shape);
+      const T got = ag::broadcast_to(V(a), out_shape).value();
+      const T want = xt::broadcast(a, out_shape);
+      CAPTURE(ag::shape_str(a_shape));
+      CAPTURE(ag::shape_str(out_shape));
+      REQUIRE(ag::shapes_equal(got, want));
+      CHECK(std::equal(got.begin(), got.end(), want.begin()));
+    }
+    // A scalar, a row and a column spread over a large matrix: split over the threads.
+    for (const ag::Shape& a_shape : std::vector<ag::Shape>{{}, {1, kCols}, {kRows, 1}, {kCols}}) {
+      const T a = random(a_shape);
+      const T got = ag::broadcast_to(V(a), {kRows, kCols}).value();
+      const T want = xt::broadcast(a, ag::Shape{kRows, kCols});
+      CHECK(std::equal(got.begin(), got.end(), want.begin()));
+    }
   });
 }
