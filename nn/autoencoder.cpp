@@ -99,7 +99,20 @@ SparseObjective<T> assemble(const AutoEncoderPass<T>& pass, const Variable<T>& t
   SparseObjective<T> j;
   j.error = mse(pass.output, target, Reduction::sum);
   if (o.error == ErrorScale::per_example) j.error = j.error / static_cast<T>(target.shape()[0]);
-  j.sparsity = static_cast<T>(o.beta) * kl_bernoulli(static_cast<T>(o.rho), rho_hat);
+  if (o.beta == 0) {
+    j.sparsity = constant<T>(0);  // not 0 * KL: with units outside (0, 1) the KL is NaN
+  } else {
+    const Tensor<T>& r = rho_hat.value();
+    for (std::size_t unit = 0; unit < r.size(); ++unit) {
+      if (!(r.data()[unit] > T(0) && r.data()[unit] < T(1))) {
+        throw std::invalid_argument(
+            fmt::format("sparse_autoencoder_objective: hidden unit {} has mean activation {}, outside (0, 1): the KL "
+                        "penalty needs units in (0, 1), such as sigmoid units (or beta = 0)",
+                        unit, r.data()[unit]));
+      }
+    }
+    j.sparsity = static_cast<T>(o.beta) * kl_bernoulli(static_cast<T>(o.rho), rho_hat);
+  }
   j.weight_decay = static_cast<T>(o.weight_decay / 2) * l2_penalty(decayed_weights);
   j.total = j.error + j.sparsity + j.weight_decay;
   j.rho_hat = std::move(rho_hat);

@@ -6,6 +6,7 @@
 //   hidden units      y = g(x W + b)                  W [inputs, hidden], the encoder, a Linear
 //   reconstruction    h = g(y W' + c)                 W' [hidden, inputs], or W transposed when tied
 //   objective         J = E + beta sum_j KL(rho || rho_j) + (lambda / 2) (|W|^2 + |W'|^2)
+//                     (tied: (lambda / 2) |W|^2, the one matrix counted once)
 //
 // with rho_j the mean activation of hidden unit j over the examples and KL the divergence of two
 // Bernoulli variables (nn::kl_bernoulli). See SparsityOptions for how E is scaled and how rho_j
@@ -94,7 +95,10 @@ enum class ErrorScale { summed, per_example };
 //   - from a first pass over all the examples, as the slides do ("compute the feedforward pass
 //     twice"): give rho_over_data = mean_activation(model, data). Its value is then that
 //     estimate, a constant, and its gradient flows through the batch's mean as if the batch were
-//     the data: the slides' rule with rho_j from the first pass.
+//     the data: the slides' rule with rho_j from the first pass (with E per_example; with E
+//     summed, a batch of B rows weighs E at B/N of its whole-data weight against the penalty).
+// The penalty needs units in (0, 1), the sigmoid's: an estimate outside (0, 1) (tanh or ReLU
+// units) is an std::invalid_argument naming the unit, unless beta is 0, which drops the term.
 struct SparsityOptions {
   double rho = 0.05;        // the target mean activation, 0 < rho < 1
   double beta = 3;          // the weight of the penalty, >= 0

@@ -89,7 +89,8 @@ struct PretrainedStack {
 // `data`, then auto-encoder k (hidden_sizes[k-1] -> hidden_sizes[k]) trained on the codes that
 // auto-encoder k-1 gives of its own data (encode_all), and so on. Every auto-encoder is built
 // with `options` (its weights and masks drawn from options.generator, or from `generator` when
-// that is null) and trained with `training`, the shuffles drawn from `generator`. With
+// that is null: the auto-encoders keep that pointer for their masks, so with masking > 0 the
+// generator must outlive them) and trained with `training`, the shuffles drawn from `generator`. With
 // training.progress set, a line names each auto-encoder before its progress bars.
 template <class T>
 PretrainedStack<T> pretrain_stack(const Tensor<T>& data, const std::vector<std::size_t>& hidden_sizes,

@@ -40,6 +40,19 @@ TEST_CASE("auto-encoder: parameters by name, encode and decode, tied weights rea
   CHECK(names == std::vector<std::string>{"encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"});
   CHECK(untied.weights().size() == 2);
 
+  {
+    const Tensor<double> x = test::uniform({3, 6}, 0, 1);
+    const auto p = untied.pass(V(x));
+    const auto params = untied.parameters();  // W, b, W', c
+    const Tensor<double> y = 1.0 / (1.0 + xt::exp(-(xt::linalg::dot(x, params[0].value()) + params[1].value())));
+    const Tensor<double> h = 1.0 / (1.0 + xt::exp(-(xt::linalg::dot(y, params[2].value()) + params[3].value())));
+    CHECK(max_abs_difference(p.input.value(), x) == 0);
+    CHECK(max_abs_difference(p.hidden_input.value(), xt::linalg::dot(x, params[0].value()) + params[1].value()) <
+          1e-14);
+    CHECK(max_abs_difference(p.hidden.value(), y) < 1e-14);
+    CHECK(max_abs_difference(p.output.value(), h) < 1e-14);
+  }
+
   nn::AutoEncoder<double> tied(6, 4, {.tied = true, .generator = &g});
   names.clear();
   for (const auto& [name, p] : tied.named_parameters()) names.push_back(name);
@@ -95,16 +108,17 @@ TEST_CASE("sparse auto-encoder objective: gradcheck and gradgradcheck in double,
 
 // The slides ("Backpropagated error") give, for hidden unit i of a sparse auto-encoder,
 //
-//   Delta_i = g'(in_i) sum_j w_ij Delta_j + beta (-rho / rho_i + (1 - rho) / rho_i)
+//   Delta_i = g'(in_i) sum_j w_ij Delta_j + beta (-rho / rho_j + (1 - rho) / rho_j)
 //
 // with the course's Delta = -dJ/d in. The true derivative of the slides' own J (E summed over the
 // N examples, rho_i the mean of y_i over them) is, for example n,
 //
 //   Delta_ni = g'(in_ni) [ sum_j w_ij Delta_nj - (beta / N) (-rho / rho_i + (1 - rho) / (1 - rho_i)) ]
 //
-// The printed formula has four slips: (1 - rho) / rho_i for (1 - rho) / (1 - rho_i); the penalty's
-// term outside g'(in_i), which multiplies it too (rho_i is a mean of g(in_i)); the factor 1 / N of
-// that mean; and its sign, which is UFLDL's for delta = +dJ/d in, not the course's Delta = -dJ/d in.
+// The printed formula has five slips: rho_j, the index of the units above (summed over), for
+// rho_i, the unit's own; (1 - rho) / rho_j for (1 - rho) / (1 - rho_i); the penalty's term outside
+// g'(in_i), which multiplies it too (rho_i is a mean of g(in_i)); the factor 1 / N of that mean;
+// and its sign, which is UFLDL's for delta = +dJ/d in, not the course's Delta = -dJ/d in.
 // With E's square not halved, the output layer's Delta is 2 (x - h) g'(in), not (x - h) g'(in).
 TEST_CASE("the course's backpropagated error of the hidden layer, by hand, against the engine") {
   const std::size_t n = 6;
@@ -207,10 +221,19 @@ TEST_CASE("denoising: masking noise in training only, reproducible, the target s
   CHECK(max_abs_difference(b.pass(V(x)).input.value(), noisy) == 0);  // same seed, same mask
   a.eval();
   CHECK(max_abs_difference(a.pass(V(x)).input.value(), x) == 0);
-  CHECK(xt::sum(xt::equal(nn::mean_activation(a, x), 0.0))() == 0);
   a.train();
-  // The objective compares the reconstruction of the noisy input with the clean one.
+  // mean_activation and encode never add noise, in training mode too.
+  {
+    ag::NoGrad no_grad;
+    CHECK(max_abs_difference(nn::mean_activation(a, x), xt::mean(a.encode(V(x)).value(), {0})) == 0);
+  }
+  // The objective compares the reconstruction of the noisy input with the clean one; the hidden
+  // units are those of the noisy input, not of x.
   const auto p = a.pass(V(x));
+  const Tensor<double> w = a.encoder()->weight().value(), b0 = a.encoder()->bias().value();
+  const Tensor<double> y_noisy = 1.0 / (1.0 + xt::exp(-(xt::linalg::dot(p.input.value(), w) + b0)));
+  CHECK(max_abs_difference(p.hidden.value(), y_noisy) < 1e-14);
+  CHECK(max_abs_difference(p.hidden.value(), a.encode(V(x)).value()) > 0.01);
   const auto j = nn::sparse_autoencoder_objective(p, V(x), {}, {.beta = 0, .error = nn::ErrorScale::summed});
   CHECK(j.error.item() == doctest::Approx(xt::sum(xt::square(p.output.value() - x))()).epsilon(1e-14));
 }
@@ -242,6 +265,18 @@ TEST_CASE("auto-encoder and objective refuse bad sizes, options and shapes, nami
                          nn::mean_activation(ae, test::uniform({2, 5}));
                        }),
                        "mean_activation"));
+
+  // ReLU units: a mean activation above 1 has no KL; refused with beta > 0, no term with beta = 0.
+  nn::AutoEncoder<double> relu(4, 3, {.encoder = nn::Activation::relu});
+  relu.encoder()->bias().mutable_value() = Tensor<double>{5.0, 0.5, 0.5};
+  const V small(test::uniform({2, 4}, 0, 0.1));
+  const auto rp = relu.pass(small);
+  CHECK(test::contains(
+      test::error_of<std::invalid_argument>([&] { nn::sparse_autoencoder_objective(rp, small, {}, {.beta = 1}); }),
+      "hidden unit 0 has mean activation"));
+  const auto no_penalty = nn::sparse_autoencoder_objective(rp, small, relu.weights(), {.beta = 0, .weight_decay = 1});
+  CHECK(std::isfinite(no_penalty.total.item()));
+  CHECK(no_penalty.sparsity.item() == 0);
 }
 
 // The penalty does what the course says: after training, each hidden unit's mean activation over

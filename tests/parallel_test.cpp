@@ -297,6 +297,17 @@ TEST_CASE(
       REQUIRE(ag::shapes_equal(got, want));
       CHECK(std::equal(got.begin(), got.end(), want.begin()));
     }
+    // Edge shapes: empty outputs, several leading axes, all axes of size 1, a 0-d source.
+    const std::vector<std::pair<ag::Shape, ag::Shape>> edges{
+        {{3, 1}, {0, 3, 4}}, {{1, 4}, {2, 0, 4}}, {{2}, {3, 1, 4, 2}}, {{1, 1}, {1, 1, 1}}, {{}, {1}}, {{}, {2, 3}}};
+    for (const auto& [a_shape, out_shape] : edges) {
+      const T a = random(a_shape);
+      const T got = ag::broadcast_to(V(a), out_shape).value();
+      const T want = xt::broadcast(a, out_shape);
+      CAPTURE(ag::shape_str(out_shape));
+      REQUIRE(ag::shapes_equal(got, want));
+      CHECK(std::equal(got.begin(), got.end(), want.begin()));
+    }
     // A scalar, a row and a column spread over a large matrix: split over the threads.
     for (const ag::Shape& a_shape : std::vector<ag::Shape>{{}, {1, kCols}, {kRows, 1}, {kCols}}) {
       const T a = random(a_shape);
