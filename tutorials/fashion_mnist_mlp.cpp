@@ -52,14 +52,8 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("X")
       ->check(tutorial::real_above(0.0, 1.0))
       ->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of the initial weights and of the shuffles, 0 to 2^64 - 1")
-      ->type_name("N")
-      ->check(tutorial::whole<std::uint64_t>(0, std::numeric_limits<std::uint64_t>::max()))
-      ->capture_default_str();
-  app.add_option("--data", o.data, "folder of the IDX files train-* and t10k-* (plain or .gz)")
-      ->type_name("DIR")
-      ->check(tutorial::nonempty_path())
-      ->capture_default_str();
+  tutorial::add_seed_option(app, o.seed, "seed of the initial weights and of the shuffles");
+  tutorial::add_data_option(app, o.data, "train-* and t10k-*");
   app.add_option("--out", o.out,
                  "folder for the weights, fashion_mnist_mlp.npz (written first), and the\n"
                  "learning curve, fashion_mnist_curve.csv and .svg; created with its parents\n"
@@ -67,10 +61,7 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("DIR")
       ->check(tutorial::nonempty_path())
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "threads for the engine and OpenBLAS (ag::set_num_threads), 1 to 256")
-      ->type_name("N")
-      ->check(tutorial::whole<std::size_t>(1, 256))
-      ->capture_default_str();
+  tutorial::add_threads_option(app, o.threads);
   app.footer(
       tutorial::exit_status_help("the output folder or a result cannot be written, or the data is missing or corrupt\n"
                                  "(the weights then go to the temporary folder if they can)"));

@@ -93,20 +93,9 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("N")
       ->check(tutorial::whole<std::size_t>(1, 100))
       ->capture_default_str();
-  app.add_option("--seed", o.seed,
-                 "the first run's seed: the labelled draw, the initial weights, the masks and shuffles,\n"
-                 "0 to 2^64 - 1")
-      ->type_name("N")
-      ->check(tutorial::whole<std::uint64_t>(0, std::numeric_limits<std::uint64_t>::max()))
-      ->capture_default_str();
-  app.add_option("--threads", o.threads, "threads for the engine and OpenBLAS (ag::set_num_threads), 1 to 256")
-      ->type_name("N")
-      ->check(tutorial::whole<std::size_t>(1, 256))
-      ->capture_default_str();
-  app.add_option("--data", o.data, "folder of the IDX files train-* and t10k-* (plain or .gz)")
-      ->type_name("DIR")
-      ->check(tutorial::nonempty_path())
-      ->capture_default_str();
+  tutorial::add_seed_option(app, o.seed, "the first run's seed: labelled draw, weights, masks, shuffles");
+  tutorial::add_threads_option(app, o.threads);
+  tutorial::add_data_option(app, o.data, "train-* and t10k-*");
   app.add_option("--out", o.out,
                  "folder for the test accuracies of every run, stacked_autoencoder_results.csv;\n"
                  "created with its parents if missing, and checked writable before the data is read")
