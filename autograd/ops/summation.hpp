@@ -95,6 +95,34 @@ struct SumAxis {
   std::size_t in_stride = 0, out_stride = 0;
 };
 
+// The axes of `big` against `small`, which broadcasts to it (the same rank with some axes 1, or
+// leading axes missing): axes of size 1 squeezed out, neighbours both reduced (repeated, seen from
+// broadcasting) or both kept merged, with their strides in `big` (in_stride) and in `small`
+// (out_stride, 0 along reduced axes). Summing big down to small and broadcasting small up to big
+// walk the same axes.
+inline std::vector<SumAxis> merged_axes(const Shape& big, const Shape& small) {
+  const std::size_t lead = big.size() - small.size();
+  std::vector<SumAxis> axes;
+  for (std::size_t i = 0; i < big.size(); ++i) {
+    if (big[i] == 1) continue;
+    const bool reduced = i < lead || small[i - lead] == 1;
+    if (!axes.empty() && axes.back().reduced == reduced) {
+      axes.back().size *= big[i];
+    } else {
+      axes.push_back({big[i], reduced});
+    }
+  }
+  for (std::size_t i = axes.size(), in_stride = 1, out_stride = 1; i-- > 0;) {
+    axes[i].in_stride = in_stride;
+    in_stride *= axes[i].size;
+    if (!axes[i].reduced) {
+      axes[i].out_stride = out_stride;
+      out_stride *= axes[i].size;
+    }
+  }
+  return axes;
+}
+
 // Walks the multi-indices of some axes in row-major order, keeping their input and output offsets;
 // after the last one it wraps around to the first.
 struct Odometer {
@@ -104,6 +132,16 @@ struct Odometer {
 
   explicit Odometer(std::vector<SumAxis> a) : axes(std::move(a)), index(axes.size(), 0) {
     for (const SumAxis& x : axes) count *= x.size;
+  }
+  // Jumps to the n-th multi-index: where a thread's share of the walk begins.
+  void seek(std::size_t n) {
+    in_offset = out_offset = 0;
+    for (std::size_t i = axes.size(); i-- > 0;) {
+      index[i] = n % axes[i].size;
+      n /= axes[i].size;
+      in_offset += index[i] * axes[i].in_stride;
+      out_offset += index[i] * axes[i].out_stride;
+    }
   }
   void advance() {
     for (std::size_t i = axes.size(); i-- > 0;) {
@@ -128,26 +166,7 @@ Tensor<T> sum_reduce(const Tensor<T>& in, const Shape& kept) {
     out.data()[0] = static_cast<T>(parallel_pairwise_sum(in.data(), in.size()));
     return out;
   }
-  const std::size_t rank = in.dimension(), lead = rank - kept.size();
-  std::vector<SumAxis> axes;
-  for (std::size_t i = 0; i < rank; ++i) {
-    const std::size_t size = in.shape()[i];
-    if (size == 1) continue;
-    const bool reduced = i < lead || kept[i - lead] == 1;
-    if (!axes.empty() && axes.back().reduced == reduced) {
-      axes.back().size *= size;
-    } else {
-      axes.push_back({size, reduced});
-    }
-  }
-  for (std::size_t i = axes.size(), in_stride = 1, out_stride = 1; i-- > 0;) {
-    axes[i].in_stride = in_stride;
-    in_stride *= axes[i].size;
-    if (!axes[i].reduced) {
-      axes[i].out_stride = out_stride;
-      out_stride *= axes[i].size;
-    }
-  }
+  std::vector<SumAxis> axes = merged_axes(to_shape(in.shape()), kept);
   const SumAxis inner = axes.back();
   axes.pop_back();
 
