@@ -16,7 +16,9 @@
 //      then that suite fails, naming the primitive that no case checks.
 #pragma once
 
+#include <array>
 #include <initializer_list>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -136,6 +138,53 @@ template <class T>
 Variable<T> stack(std::initializer_list<Variable<T>> parts, long axis = 0) {
   return stack(std::vector<Variable<T>>(parts), axis);
 }
+
+// Convolution (ops/conv.cpp) over batches of multi-channel images laid out [N, C, H, W], as
+// PyTorch's: the image is correlated with the kernel (not flipped). A weight is [F, C / groups,
+// KH, KW]: F filters, each reading the C / groups channels of its group (F divisible by groups).
+// An output side is (H + 2 padding - dilation (KH - 1) - 1) / stride + 1. The three ops are one
+// trilinear sum of output, input and weight seen from each side, so each is the others' gradient
+// and all differentiate any number of times.
+struct Conv2dOptions {
+  std::array<long, 2> stride{1, 1};
+  std::array<long, 2> padding{0, 0};  // zeros added on each side
+  std::array<long, 2> dilation{1, 1};
+  long groups = 1;
+};
+// [N, C, H, W] * [F, C / groups, KH, KW] -> [N, F, OH, OW].
+template <class T>
+Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Conv2dOptions& options = {});
+// The adjoint of conv2d in its input (its input gradient): [N, F, OH, OW] with the same weight
+// -> [N, C, H, W], the image size given since a stride above 1 maps several sizes to one.
+template <class T>
+Variable<T> conv_transpose2d(const Variable<T>& input, const Variable<T>& weight, std::array<long, 2> output_size,
+                             const Conv2dOptions& options = {});
+// The adjoint of conv2d in its weight (its weight gradient): the input [N, C, H, W] correlated
+// with the output's gradient [N, F, OH, OW], summed over the batch -> [F, C / groups, KH, KW].
+template <class T>
+Variable<T> conv2d_weight_grad(const Variable<T>& input, const Variable<T>& grad_output,
+                               std::array<long, 2> kernel_size, const Conv2dOptions& options = {});
+
+// Pooling (ops/pool.cpp) over windows of each channel of [N, C, H, W] -> [N, C, OH, OW], sides as
+// conv2d's. Padding is at most half the window, so that every window holds part of the image.
+struct Pool2dOptions {
+  std::array<long, 2> kernel{2, 2};
+  std::optional<std::array<long, 2>> stride;  // the window's size unless given, as in PyTorch
+  std::array<long, 2> padding{0, 0};
+  bool count_include_pad = true;  // avg_pool2d: padding zeros count in the mean, as in PyTorch
+};
+// The largest element of each window (padding never wins); the gradient goes to that element,
+// the first one on ties.
+template <class T>
+Variable<T> max_pool2d(const Variable<T>& input, const Pool2dOptions& options = {});
+// The mean of each window.
+template <class T>
+Variable<T> avg_pool2d(const Variable<T>& input, const Pool2dOptions& options = {});
+// The adjoint of avg_pool2d (its gradient): each output's value spread evenly over its window,
+// [N, C, OH, OW] -> [N, C, H, W].
+template <class T>
+Variable<T> avg_pool2d_backward(const Variable<T>& grad_output, std::array<long, 2> input_size,
+                                const Pool2dOptions& options = {});
 
 // Reductions (ops/reduce.cpp). Empty `axes` means all of them; keepdims keeps them as 1.
 // Composite: sum_to to the kept shape, then a reshape.
