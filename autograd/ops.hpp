@@ -169,7 +169,7 @@ Variable<T> conv2d_weight_grad(const Variable<T>& input, const Variable<T>& grad
 // conv2d's. Padding is at most half the window, so that every window holds part of the image.
 struct Pool2dOptions {
   std::array<long, 2> kernel{2, 2};
-  std::optional<std::array<long, 2>> stride;  // the window's size unless given, as in PyTorch
+  std::optional<std::array<long, 2>> stride{};  // the window's size unless given, as in PyTorch
   std::array<long, 2> padding{0, 0};
   bool count_include_pad = true;  // avg_pool2d: padding zeros count in the mean, as in PyTorch
 };

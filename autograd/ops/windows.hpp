@@ -38,14 +38,14 @@ struct WindowAxis {
 // size: (in + 2 pad - dilation (kernel - 1) - 1) / stride + 1.
 inline WindowAxis window_axis(const char* op, const std::string& context, const char* side, std::size_t in, long kernel,
                               long stride, long pad, long dilation) {
+  if (kernel < 1)
+    throw ShapeError(fmt::format("{}: kernel size {} along {} must be at least 1 ({})", op, kernel, side, context));
   if (stride < 1)
     throw ShapeError(fmt::format("{}: stride {} along {} must be at least 1 ({})", op, stride, side, context));
   if (dilation < 1) {
     throw ShapeError(fmt::format("{}: dilation {} along {} must be at least 1 ({})", op, dilation, side, context));
   }
   if (pad < 0) throw ShapeError(fmt::format("{}: padding {} along {} is negative ({})", op, pad, side, context));
-  if (kernel < 1)
-    throw ShapeError(fmt::format("{}: kernel size {} along {} must be at least 1 ({})", op, kernel, side, context));
   const auto k = static_cast<std::size_t>(kernel), s = static_cast<std::size_t>(stride),
              p = static_cast<std::size_t>(pad), d = static_cast<std::size_t>(dilation);
   const std::size_t span = d * (k - 1) + 1, padded = in + 2 * p;
