@@ -182,6 +182,86 @@ Workload sparse_autoencoder_step(int batch) {
 
 namespace {
 
+// The LeNet-like network of workloads.hpp with plain ops, as a user writes it without nn's modules.
+struct LeNet {
+  using S = LeNetSetup;
+  static constexpr std::size_t c1 = S::channels1, c2 = S::channels2, k = S::kernel;
+  V w1, b1, w2, b2, w3, b3;
+  ag::nn::SGD<float> sgd;
+
+  LeNet()
+      : w1(shared_tensor({c1, 1, k, k}, -S::conv1_limit(), S::conv1_limit(), S::w1_seed), true),
+        b1(ag::full<float>({c1}, 0.0f), true),
+        w2(shared_tensor({c2, c1, k, k}, -S::conv2_limit(), S::conv2_limit(), S::w2_seed), true),
+        b2(ag::full<float>({c2}, 0.0f), true),
+        w3(shared_tensor({S::features, S::classes}, -S::linear_limit(), S::linear_limit(), S::w3_seed), true),
+        b3(ag::full<float>({S::classes}, 0.0f), true),
+        sgd({w1, b1, w2, b2, w3, b3}, {.lr = S::lr}) {}
+
+  V loss(const V& x, const std::vector<std::size_t>& labels) const {
+    const ag::Conv2dOptions same{.padding = {S::padding, S::padding}};
+    const ag::Pool2dOptions pool{.kernel = {2, 2}, .stride = {{2, 2}}};
+    V h = ag::max_pool2d(ag::relu(ag::conv2d(x, w1, same) + ag::reshape(b1, {S::channels1, 1, 1})), pool);
+    h = ag::max_pool2d(ag::relu(ag::conv2d(h, w2, same) + ag::reshape(b2, {S::channels2, 1, 1})), pool);
+    const V logits = ag::matmul(ag::reshape(h, {-1, S::features}), w3) + b3;
+    return ag::nn::softmax_cross_entropy(logits, labels);
+  }
+
+  void step(const V& x, const std::vector<std::size_t>& labels) {
+    const V j = loss(x, labels);
+    sgd.zero_grad();
+    ag::backward(j);
+    sgd.step();
+  }
+};
+
+struct ConvLayer {
+  V x, w, r;
+  std::vector<V> grads;  // of x and w, from the last run
+
+  ConvLayer(std::size_t batch, std::size_t in, std::size_t out, std::size_t side)
+      : x(shared_tensor({batch, in, side, side}, 0.0f, 1.0f, ConvLayerSetup::x_seed), true),
+        w(shared_tensor({out, in, 3, 3}, 0.0f, static_cast<float>(1 / std::sqrt(static_cast<double>(in) * 9)),
+                        ConvLayerSetup::w_seed),
+          true),
+        r(shared_tensor({batch, out, side, side}, 0.0f, 1.0f, ConvLayerSetup::r_seed)) {}
+
+  V reduction() const { return ag::sum(ag::conv2d(x, w, {.padding = {1, 1}}) * r); }
+};
+
+}  // namespace
+
+Workload lenet_step(int batch) {
+  using S = LeNetSetup;
+  auto model = std::make_shared<LeNet>();
+  const auto n = static_cast<std::size_t>(batch), side = static_cast<std::size_t>(S::side);
+  const V x(shared_tensor({n, 1, side, side}, 0.0f, 1.0f, S::x_seed));
+  std::vector<std::size_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = i % S::classes;
+  return {[model, x, labels] { model->step(x, labels); }, 1,
+          [model, x, labels] {
+            ag::NoGrad no_grad;
+            return static_cast<double>(model->loss(x, labels).item());
+          }};
+}
+
+Workload conv_layer(int batch, int in_channels, int out_channels, int side) {
+  auto layer = std::make_shared<ConvLayer>(static_cast<std::size_t>(batch), static_cast<std::size_t>(in_channels),
+                                           static_cast<std::size_t>(out_channels), static_cast<std::size_t>(side));
+  return {[layer] {
+            layer->grads = ag::grad(layer->reduction(), {layer->x, layer->w});
+          },
+          1,
+          [layer] {
+            ag::NoGrad no_grad;
+            auto figure = static_cast<double>(layer->reduction().item());
+            for (const V& g : layer->grads) figure += static_cast<double>(ag::sum(g).item());
+            return figure;
+          }};
+}
+
+namespace {
+
 Workload sgemm(int n) {
   auto a = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.5f);
   auto b = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.25f);
@@ -262,6 +342,24 @@ void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count
       y.push_back(labels[rows[i]]);
     }
     adam_step(model, adam, V(std::move(x)), y);
+  }
+}
+
+void lenet_epoch(const float* images, const std::size_t* labels, std::size_t count) {
+  using S = LeNetSetup;
+  ag::nn::Generator generator(7);
+  LeNet model;
+  const auto side = static_cast<std::size_t>(S::side), pixels = side * side;
+  const ag::nn::Batches batches(count, 64, true, generator);
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    const auto rows = batches[b];
+    T x = T::from_shape({rows.size(), 1, side, side});
+    std::vector<std::size_t> y;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      std::copy_n(images + rows[i] * pixels, pixels, x.data() + i * pixels);
+      y.push_back(labels[rows[i]]);
+    }
+    model.step(V(std::move(x)), y);
   }
 }
 

@@ -23,15 +23,25 @@
 // For every thread count, the P repeats alternate which engine goes first; each process warms up
 // and times R rounds of every workload. A figure is the median over all rounds of all repeats,
 // with the quartiles as its spread; a ratio whose quartile band includes 1 is marked as within
-// noise. Then, with Fashion-MNIST in DIR (default /usr/share/datasets/fashion-mnist), one training
-// epoch per engine and thread count, each in its own process: examples per second and peak
-// resident memory. --quick (CI) takes shorter rounds, one repeat, and the epoch's first 6,400
-// images. --workloads runs only the workloads named (the epoch is fashion_mnist_epoch_adam_batch64).
+// noise. Then, with Fashion-MNIST in DIR (default /usr/share/datasets/fashion-mnist), each training
+// epoch the workers list (the MLP's with Adam, the LeNet-like convnet's with SGD) once per engine
+// and thread count, each in a process of its own: examples per second and the process's peak
+// resident memory (ru_maxrss), counted from when the data set has been read (the worker resets the
+// mark then): the 188 MB of images both hold, the engine's code and what training takes. The epochs are a mode of their
+// own rather than workloads with 60,000 items: they run once, not in timed rounds, read the data set, and their peak
+// memory is only theirs when nothing else ran in the process. --quick (CI) takes shorter rounds, one repeat, and each
+// epoch's first 6,400 images. --workloads runs only the workloads and epochs named.
 //
-// A workload that both engines start from the same parameters (the sparse auto-encoder) has its
-// objective printed by each worker before and after its first two steps; the driver refuses a run
-// in which the engines' values differ by more than a relative 1e-4: the engines would not be
-// computing the same thing. Exits non-zero when a worker fails or outlives its time limit.
+// Workloads with a flop count (the batch-256 MLP and auto-encoder steps, the LeNet step and the
+// convolution layer) are given in GFLOP/s beside this engine's sgemm_1024, which runs whenever one
+// of them does.
+//
+// A workload that both engines start from the same parameters (the sparse auto-encoder, the
+// LeNet-like step) has its objective printed by each worker before and after its first two steps
+// (the convolution layer, which has no parameters to update, prints a figure of its forward and
+// its gradients instead); the driver refuses a run in which the engines' values differ by more
+// than a relative 1e-4: the engines would not be computing the same thing. Exits non-zero when a worker fails or
+// outlives its time limit.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <poll.h>
@@ -70,8 +80,23 @@ constexpr double kMlpFlopsPerExample =
 // needs no gradient).
 constexpr double kAutoEncoderFlopsPerExample = 2.0 * 5 * 784.0 * 196;
 
+// The multiply-adds of one convolution, times 2: [n, c, oh + kh - 1 - 2 pad, ...] * [f, c, kh, kw]
+// -> [n, f, oh, ow]. Its input gradient and its weight gradient cost as much again each.
+constexpr double conv_flops(double n, double c, double f, double kh, double kw, double oh, double ow) {
+  return 2 * n * f * c * kh * kw * oh * ow;
+}
+// The LeNet-like step at batch 64: the first convolution forward and its weight gradient (the
+// images need none), the second one forward and both gradients, the linear layer 784->10 forward
+// and both gradients. Pooling, ReLU, the biases and the loss are not counted.
+constexpr double kLeNetFlops =
+    2 * conv_flops(64, 1, 8, 5, 5, 28, 28) + 3 * conv_flops(64, 8, 16, 5, 5, 14, 14) + 3 * 2.0 * 64 * 784 * 10;
+// The 32->64 3x3 layer on 28x28 at batch 64, forward and both gradients.
+constexpr double kConvLayerFlops = 3 * conv_flops(64, 32, 64, 3, 3, 28, 28);
+
 // The flops of one item of a workload, for its GFLOP/s figure against sgemm; 0 for none.
 double flops_of(const std::string& workload) {
+  if (workload == "lenet_step_batch64") return kLeNetFlops;
+  if (workload == "conv_layer_32to64_3x3_batch64") return kConvLayerFlops;
   if (workload.find("batch256") == std::string::npos) return 0;
   if (workload.rfind("mlp_", 0) == 0) return kMlpFlopsPerExample * 256;
   if (workload.find("autoencoder_") != std::string::npos) return kAutoEncoderFlopsPerExample * 256;
@@ -86,7 +111,7 @@ struct Options {
   std::vector<int> threads = {1, 2};
   int repeats = 3, rounds = 5;
   double round_seconds = 0.1, time_limit = 600;
-  long epoch_examples = 0;  // 0: the whole training set; --quick: the first 6,400 images
+  long epoch_examples = 0;  // 0: the whole training set; --quick: the first 6,400 images of each epoch
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string blas_dir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
   std::string workloads;  // comma-separated; empty: all
@@ -251,9 +276,10 @@ using Rounds = std::map<std::string, std::map<int, std::map<std::string, std::ve
 // objectives[engine][workload]: the objective before and after the first steps, from one run each.
 using Objectives = std::map<std::string, std::map<std::string, std::vector<double>>>;
 
-// The workloads in the order the workers run them, and every workload a worker has.
-std::vector<std::string> workload_order;
-std::set<std::string> known_workloads = {"fashion_mnist_epoch_adam_batch64"};
+// The workloads in the order the workers run them, every workload and epoch a worker has, and the
+// epochs in the order the workers list them.
+std::vector<std::string> workload_order, epoch_order;
+std::set<std::string> known_workloads;
 
 // Reads a worker's output into `rounds`; checks the OpenBLAS it reports.
 void read_worker(const std::string& engine, int threads, const std::string& text, const std::string& expected_blas,
@@ -277,6 +303,11 @@ void read_worker(const std::string& engine, int threads, const std::string& text
       for (double ns; words >> ns;) rounds[engine][threads][name].push_back(ns);
     } else if (kind == "workloads") {
       while (words >> name) known_workloads.insert(name);
+    } else if (kind == "epochs") {
+      while (words >> name) {
+        known_workloads.insert(name);
+        if (std::find(epoch_order.begin(), epoch_order.end(), name) == epoch_order.end()) epoch_order.push_back(name);
+      }
     } else if (kind == "objective") {
       words >> name;
       std::vector<double>& values = objectives[engine][name];
@@ -373,6 +404,18 @@ int main(int argc, char** argv) try {
     return env;
   };
 
+  // The workloads the workers are asked for: those named, and sgemm_1024 beside any with a flop count.
+  std::string worker_workloads = o.workloads;
+  if (!o.workloads.empty() && !selected(o, "sgemm_1024")) {
+    std::stringstream in(o.workloads);
+    for (std::string name; std::getline(in, name, ',');) {
+      if (flops_of(name) > 0) {
+        worker_workloads += ",sgemm_1024";
+        break;
+      }
+    }
+  }
+
   Rounds rounds;
   for (int repeat = 0; repeat < o.repeats; ++repeat) {
     for (int threads : o.threads) {
@@ -387,7 +430,7 @@ int main(int argc, char** argv) try {
                                             std::to_string(o.rounds),
                                             "--round-seconds",
                                             fmt::format("{}", o.round_seconds)};
-        if (!o.workloads.empty()) command.insert(command.end(), {"--workloads", o.workloads});
+        if (!o.workloads.empty()) command.insert(command.end(), {"--workloads", worker_workloads});
         const Output out = run(command, env, o.time_limit);
         read_worker(engine, threads, out.text, expected_blas, rounds, objectives);
       }
@@ -429,8 +472,14 @@ int main(int argc, char** argv) try {
             ", \"libtorch_ns\": {:.1f}, \"libtorch_p25_ns\": {:.1f}, \"libtorch_p75_ns\": {:.1f}, "
             "\"speedup_vs_libtorch\": {:.2f}, \"within_noise\": {}",
             theirs.median, theirs.p25, theirs.p75, ratio, noise);
-        row += fmt::format("{} | {} ({}-{}) | {:.2f}x{} |", rate, duration(theirs.median), duration(theirs.p25),
-                           duration(theirs.p75), ratio, noise ? " (within noise)" : "");
+        std::string their_rate;
+        if (flops_of(name) > 0 && sgemm_gflops > 0) {
+          const double gflops = flops_of(name) / theirs.median;
+          line += fmt::format(", \"libtorch_gflops\": {:.1f}", gflops);
+          their_rate = fmt::format("; {:.0f} GFLOP/s", gflops);
+        }
+        row += fmt::format("{} | {} ({}-{}){} | {:.2f}x{} |", rate, duration(theirs.median), duration(theirs.p25),
+                           duration(theirs.p75), their_rate, ratio, noise ? " (within noise)" : "");
       } else {
         row += rate + " | | |";
       }
@@ -440,39 +489,46 @@ int main(int argc, char** argv) try {
   }
   std::fflush(stdout);
 
-  if (!selected(o, "fashion_mnist_epoch_adam_batch64")) {
+  std::vector<std::string> epochs;
+  for (const std::string& name : epoch_order) {
+    if (selected(o, name)) epochs.push_back(name);
+  }
+  if (epochs.empty()) {
     // Not asked for.
   } else if (fs::exists(fs::path(o.data) / "train-images-idx3-ubyte.gz") ||
              fs::exists(fs::path(o.data) / "train-images-idx3-ubyte")) {
-    for (int threads : o.threads) {
-      const auto env = env_for(threads);
-      std::map<std::string, std::pair<double, double>> epoch;  // examples/s, peak MB
-      for (const std::string& engine : engines) {
-        const Output out = run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads),
-                                "--epoch", o.data, "--examples", std::to_string(o.epoch_examples)},
-                               env, o.time_limit);
-        std::stringstream in(out.text);
-        double examples = 0, seconds = 0;
-        for (std::string word; in >> word;) {
-          if (word == "epoch") in >> examples >> seconds;
+    for (const std::string& name : epochs) {
+      for (int threads : o.threads) {
+        const auto env = env_for(threads);
+        std::map<std::string, std::pair<double, double>> epoch;  // examples/s, peak MB
+        for (const std::string& engine : engines) {
+          const Output out = run({(here / ("bench_worker_" + engine)).string(), "--threads", std::to_string(threads),
+                                  "--epoch", name, "--data", o.data, "--examples", std::to_string(o.epoch_examples)},
+                                 env, o.time_limit);
+          std::stringstream in(out.text);
+          double examples = 0, seconds = 0;
+          for (std::string word; in >> word;) {
+            if (word == "epoch") in >> examples >> seconds;
+          }
+          if (seconds <= 0) throw std::runtime_error(engine + ": the epoch worker printed no time");
+          epoch[engine] = {examples / seconds, out.peak_mb};
         }
-        if (seconds <= 0) throw std::runtime_error(engine + ": the epoch worker printed no time");
-        epoch[engine] = {examples / seconds, out.peak_mb};
+        std::string line = fmt::format("{{\"bench\": \"{}\", \"threads\": {}", name, threads);
+        std::string row = fmt::format("| {} | {} |", name, threads);
+        for (const auto& [engine, figures] : epoch) {
+          line += fmt::format(", \"{}_examples_per_s\": {:.0f}, \"{}_peak_mb\": {:.0f}", engine, figures.first, engine,
+                              figures.second);
+          row += fmt::format(" {:.0f} examples/s, peak {:.0f} MB |", figures.first, figures.second);
+        }
+        if (epoch.count("libtorch")) {
+          const double ratio = epoch["autograd"].first / epoch["libtorch"].first;
+          line += fmt::format(", \"speedup_vs_libtorch\": {:.2f}", ratio);
+          row += fmt::format(" {:.2f}x (one epoch each: no spread) |", ratio);
+        }
+        fmt::print("{}}}\n", line);
+        std::fflush(stdout);
+        table.push_back(row);
       }
-      std::string line = fmt::format("{{\"bench\": \"fashion_mnist_epoch_adam_batch64\", \"threads\": {}", threads);
-      std::string row = fmt::format("| fashion_mnist_epoch_adam_batch64 | {} |", threads);
-      for (const auto& [engine, figures] : epoch) {
-        line += fmt::format(", \"{}_examples_per_s\": {:.0f}, \"{}_peak_mb\": {:.0f}", engine, figures.first, engine,
-                            figures.second);
-        row += fmt::format(" {:.0f} examples/s, peak {:.0f} MB |", figures.first, figures.second);
-      }
-      if (epoch.count("libtorch")) {
-        const double ratio = epoch["autograd"].first / epoch["libtorch"].first;
-        line += fmt::format(", \"speedup_vs_libtorch\": {:.2f}", ratio);
-        row += fmt::format(" {:.2f}x (one epoch each: no spread) |", ratio);
-      }
-      fmt::print("{}}}\n", line);
-      table.push_back(row);
     }
   } else {
     fmt::print(stderr, "bench_compare: no Fashion-MNIST in {}: epoch figures skipped\n", o.data);

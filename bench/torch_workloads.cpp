@@ -159,17 +159,112 @@ Workload sparse_autoencoder_step(int batch) {
           }};
 }
 
+namespace {
+
+// The LeNet-like network of workloads.hpp with torch's functional ops on tensors drawn as this
+// engine's twin draws them; torch::conv2d adds the bias itself.
+struct TorchLeNet {
+  using S = LeNetSetup;
+  torch::Tensor w1, b1, w2, b2, w3, b3;
+  std::unique_ptr<torch::optim::SGD> sgd;
+
+  TorchLeNet() {
+    const float a1 = S::conv1_limit(), a2 = S::conv2_limit(), a3 = S::linear_limit();
+    w1 = shared_tensor({S::channels1, 1, S::kernel, S::kernel}, -a1, a1, S::w1_seed).requires_grad_();
+    b1 = torch::zeros({S::channels1}).requires_grad_();
+    w2 = shared_tensor({S::channels2, S::channels1, S::kernel, S::kernel}, -a2, a2, S::w2_seed).requires_grad_();
+    b2 = torch::zeros({S::channels2}).requires_grad_();
+    w3 = shared_tensor({S::features, S::classes}, -a3, a3, S::w3_seed).requires_grad_();
+    b3 = torch::zeros({S::classes}).requires_grad_();
+    sgd = std::make_unique<torch::optim::SGD>(std::vector<torch::Tensor>{w1, b1, w2, b2, w3, b3},
+                                              torch::optim::SGDOptions(S::lr));
+  }
+
+  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& labels) {
+    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, w1, b1, 1, S::padding)), 2);
+    h = torch::max_pool2d(torch::relu(torch::conv2d(h, w2, b2, 1, S::padding)), 2);
+    const auto logits = torch::addmm(b3, h.flatten(1), w3);
+    return torch::nn::functional::cross_entropy(logits, labels);
+  }
+
+  void step(const torch::Tensor& x, const torch::Tensor& labels) {
+    auto j = loss(x, labels);
+    sgd->zero_grad();
+    j.backward();
+    sgd->step();
+  }
+};
+
+struct TorchConvLayer {
+  torch::Tensor x, w, r;
+  std::vector<torch::Tensor> grads;  // of x and w, from the last run
+
+  TorchConvLayer(long batch, long in, long out, long side) {
+    using S = ConvLayerSetup;
+    const auto limit = static_cast<float>(1 / std::sqrt(in * 9.0));
+    x = shared_tensor({batch, in, side, side}, 0.0f, 1.0f, S::x_seed).requires_grad_();
+    w = shared_tensor({out, in, 3, 3}, 0.0f, limit, S::w_seed).requires_grad_();
+    r = shared_tensor({batch, out, side, side}, 0.0f, 1.0f, S::r_seed);
+  }
+
+  torch::Tensor reduction() { return (torch::conv2d(x, w, {}, 1, 1) * r).sum(); }
+};
+
+}  // namespace
+
+Workload lenet_step(int batch) {
+  using S = LeNetSetup;
+  auto model = std::make_shared<TorchLeNet>();
+  const auto x = shared_tensor({batch, 1, S::side, S::side}, 0.0f, 1.0f, S::x_seed);
+  const auto labels = torch::arange(batch) % S::classes;
+  return {[model, x, labels] { model->step(x, labels); }, 1,
+          [model, x, labels] {
+            torch::NoGradGuard no_grad;
+            return model->loss(x, labels).item<double>();
+          }};
+}
+
+Workload conv_layer(int batch, int in_channels, int out_channels, int side) {
+  auto layer = std::make_shared<TorchConvLayer>(batch, in_channels, out_channels, side);
+  return {[layer] {
+            layer->grads = torch::autograd::grad({layer->reduction()}, {layer->x, layer->w});
+          },
+          1,
+          [layer] {
+            torch::NoGradGuard no_grad;
+            double figure = layer->reduction().item<double>();
+            for (const auto& g : layer->grads) figure += g.sum().item<double>();
+            return figure;
+          }};
+}
+
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
   torch::manual_seed(7);
   TorchMlp model;
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
-  const auto all_images = torch::from_blob(const_cast<float*>(images), {static_cast<long>(count), 784}).clone();
+  // The images stay where they are (a view, not a copy): index_select copies each batch out.
+  const auto all_images = torch::from_blob(const_cast<float*>(images), {static_cast<long>(count), 784});
   std::vector<long> label_values(labels, labels + count);
   const auto all_labels = torch::tensor(label_values);
   const auto order = torch::randperm(static_cast<long>(count));
   for (long begin = 0; begin < static_cast<long>(count); begin += 64) {
     const auto rows = order.slice(0, begin, std::min<long>(begin + 64, static_cast<long>(count)));
     torch_adam_step(model, adam, all_images.index_select(0, rows), all_labels.index_select(0, rows));
+  }
+}
+
+void lenet_epoch(const float* images, const std::size_t* labels, std::size_t count) {
+  using S = LeNetSetup;
+  torch::manual_seed(7);
+  TorchLeNet model;
+  const auto n = static_cast<long>(count);
+  const auto all_images = torch::from_blob(const_cast<float*>(images), {n, 1, S::side, S::side});
+  std::vector<long> label_values(labels, labels + count);
+  const auto all_labels = torch::tensor(label_values);
+  const auto order = torch::randperm(n);
+  for (long begin = 0; begin < n; begin += 64) {
+    const auto rows = order.slice(0, begin, std::min<long>(begin + 64, n));
+    model.step(all_images.index_select(0, rows), all_labels.index_select(0, rows));
   }
 }
 

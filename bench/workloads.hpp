@@ -26,7 +26,8 @@ struct Workload {
   double work_items;  // what the figure is divided by: 1 for a step, the number of ops for a chain
   // The training objective at the current parameters, without recording or updating: the worker
   // prints it before and after the first steps, and the driver checks that both engines agree.
-  // Empty for the workloads that start from different points in each engine.
+  // (A workload with no parameters to update gives a figure of its forward and its last gradients
+  // instead.) Empty for the workloads that start from different points in each engine.
   std::function<double()> objective;
 };
 
@@ -61,6 +62,39 @@ Workload mlp_adam_step(int batch);
 // (J 29 after 3,000 steps): the timed steps are ordinary ones.
 Workload sparse_autoencoder_step(int batch);
 
+// One plain SGD step of a LeNet-like convnet on a fixed batch of `batch` images [batch, 1, 28, 28]
+// uniform in [0, 1), labels i % 10: conv 5x5 1->8 pad 2 (with a bias), ReLU, max-pool 2, conv 5x5
+// 8->16 pad 2 (with a bias), ReLU, max-pool 2, flatten, linear 784->10, softmax cross-entropy (the
+// mean over the batch), backward, SGD (LeNetSetup::lr). Both engines start from the same weights
+// and inputs (shared_uniform), so their losses can be compared.
+Workload lenet_step(int batch);
+// One convolution layer alone, [batch, in, side, side] * [out, in, 3, 3] with padding 1: y, the
+// reduction sum(y * r) for a fixed r of y's shape, and its gradients for the input and the weight
+// (each engine's grad(), which accumulates into nothing). The objective is the reduction, plus the
+// sums of both gradients of the last run; x, the weight and r are drawn from [0, 1) (the weight from
+// [0, 1 / sqrt(in 9))) so that these sums of millions of terms have no cancellation to amplify
+// the engines' rounding differences.
+Workload conv_layer(int batch, int in_channels, int out_channels, int side);
+
+// The LeNet-like network's sizes and constants, once for both engines. Weights are uniform in
+// (-limit, limit) with He's limit sqrt(6 / fan_in) for the convolutions and Xavier's
+// sqrt(6 / (fan_in + fan_out)) for the linear layer, the linear weight as [784, 10] (x W + b);
+// biases start at zero.
+struct LeNetSetup {
+  static constexpr int side = 28, channels1 = 8, channels2 = 16, kernel = 5, padding = 2, classes = 10;
+  static constexpr int features = channels2 * (side / 4) * (side / 4);  // 784 after two poolings
+  static constexpr double lr = 0.05;
+  static constexpr std::uint32_t w1_seed = 11, w2_seed = 12, w3_seed = 13, x_seed = 14;
+  static float conv1_limit() { return static_cast<float>(std::sqrt(6.0 / (1 * kernel * kernel))); }
+  static float conv2_limit() { return static_cast<float>(std::sqrt(6.0 / (channels1 * kernel * kernel))); }
+  static float linear_limit() { return static_cast<float>(std::sqrt(6.0 / (features + classes))); }
+};
+
+// The convolution layer's seeds.
+struct ConvLayerSetup {
+  static constexpr std::uint32_t x_seed = 21, w_seed = 22, r_seed = 23;
+};
+
 // The sparse auto-encoder's sizes and constants, once for both engines.
 struct SparseAutoEncoderSetup {
   static constexpr int inputs = 784, hidden = 196;
@@ -86,5 +120,8 @@ std::vector<NamedWorkload> engine_only_workloads();
 
 // One epoch of Adam training at batch 64 over `count` images [count, 784] with their labels.
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count);
+// One epoch of the LeNet-like network (lenet_step's, from the same start) with plain SGD at batch 64
+// over `count` images, seen as [count, 1, 28, 28].
+void lenet_epoch(const float* images, const std::size_t* labels, std::size_t count);
 
 }  // namespace bench
