@@ -8,6 +8,8 @@
 
 // The model.
 #include "nn/autoencoder.hpp"
+#include "nn/convolution.hpp"
+#include "nn/inception.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
 #include "nn/losses.hpp"
