@@ -190,6 +190,71 @@ std::vector<Case> make_cases() {
       [](const Vars& v) { return ag::sigmoid(ag::matmul(ag::tanh(ag::matmul(v[0], v[1])), v[2])); },
       {uniform({2, 3}), uniform({3, 4}), uniform({4, 1})});
 
+  // Convolution: odd shapes (non-square images and kernels, stride 2, padding, dilation, one
+  // channel, groups). conv_transpose2d and conv2d_weight_grad are checked as ops of their own too:
+  // they are conv2d's gradient, and each other's.
+  struct ConvCase {
+    std::string name;
+    Shape input, weight;
+    ag::Conv2dOptions options;
+  };
+  const std::vector<ConvCase> convolutions = {
+      {"one channel 3x3", {1, 1, 5, 4}, {2, 1, 3, 3}, {}},
+      {"stride 2 padding 1 non-square kernel", {2, 2, 5, 6}, {3, 2, 3, 2}, {.stride = {2, 2}, .padding = {1, 1}}},
+      {"stride 2 by 1 padding 0 by 2 dilation 2",
+       {1, 2, 6, 5},
+       {2, 2, 2, 3},
+       {.stride = {2, 1}, .padding = {0, 2}, .dilation = {2, 1}}},
+      {"2 groups", {1, 4, 4, 5}, {4, 2, 2, 2}, {.padding = {1, 0}, .groups = 2}},
+      {"depthwise 1x1", {2, 3, 3, 3}, {3, 1, 1, 1}, {.groups = 3}},
+      {"1x1 read as is", {2, 3, 2, 3}, {2, 3, 1, 1}, {}},
+  };
+  for (const ConvCase& cc : convolutions) {
+    const ag::Conv2dOptions o = cc.options;
+    add("convolution", "conv2d " + cc.name, [o](const Vars& v) { return ag::conv2d(v[0], v[1], o); },
+        {uniform(cc.input), uniform(cc.weight)});
+    const Shape out =
+        ag::conv2d(ag::Variable<double>(uniform(cc.input)), ag::Variable<double>(uniform(cc.weight)), o).shape();
+    const std::array<long, 2> size{static_cast<long>(cc.input[2]), static_cast<long>(cc.input[3])};
+    const std::array<long, 2> kernel{static_cast<long>(cc.weight[2]), static_cast<long>(cc.weight[3])};
+    add("convolution", "conv_transpose2d " + cc.name,
+        [o, size](const Vars& v) { return ag::conv_transpose2d(v[0], v[1], size, o); },
+        {uniform(out), uniform(cc.weight)});
+    add("convolution", "conv2d_weight_grad " + cc.name,
+        [o, kernel](const Vars& v) { return ag::conv2d_weight_grad(v[0], v[1], kernel, o); },
+        {uniform(cc.input), uniform(out)});
+  }
+  add("convolution", "conv2d then tanh to second order through a nonlinearity",
+      [](const Vars& v) {
+        return ag::tanh(ag::conv2d(v[0], v[1], {.padding = {1, 1}}));
+      },
+      {uniform({1, 2, 4, 3}, -1, 1), uniform({2, 2, 3, 3}, -0.5, 0.5)});
+
+  // Pooling: overlapping and non-overlapping windows, padding, non-square windows and images.
+  const std::vector<std::pair<std::string, ag::Pool2dOptions>> pools = {
+      {"2x2", {.kernel = {2, 2}}},
+      {"3x2 stride 1 padding 1 by 0", {.kernel = {3, 2}, .stride = std::array<long, 2>{1, 1}, .padding = {1, 0}}},
+      {"3x3 stride 2 padding 1 not counting padding",
+       {.kernel = {3, 3}, .stride = std::array<long, 2>{2, 2}, .padding = {1, 1}, .count_include_pad = false}},
+  };
+  for (const auto& [name, o] : pools) {
+    add("pooling", "max_pool2d " + name, [o](const Vars& v) { return ag::max_pool2d(v[0], o); },
+        {uniform({2, 2, 5, 4})});
+    add("pooling", "avg_pool2d " + name, [o](const Vars& v) { return ag::avg_pool2d(v[0], o); },
+        {uniform({2, 2, 5, 4})});
+    const Shape pooled = ag::avg_pool2d(ag::Variable<double>(uniform({2, 2, 5, 4})), o).shape();
+    add("pooling", "avg_pool2d_backward " + name,
+        [o](const Vars& v) {
+          return ag::avg_pool2d_backward(v[0], {5, 4}, o);
+        },
+        {uniform(pooled)});
+  }
+  add("pooling", "max_pool2d of a square to second order",
+      [](const Vars& v) {
+        return ag::max_pool2d(v[0] * v[0], {.kernel = {2, 2}});
+      },
+      {uniform({1, 2, 4, 4}, 0.2, 2.0)});
+
   add("wrong rules", "wrong_square", wrong_square, {uniform({3}, 0.5, 2.0)}, Expect::wrong_first);
   add("wrong rules", "cube", cube, {uniform({3}, 0.5, 2.0)}, Expect::wrong_second);
   return cases;

@@ -60,24 +60,34 @@ void for_planes(const PoolGeometry& g, Body body) {
                           });
 }
 
-// Calls visit(o, i) for every output position o of a plane and every input element i (both
-// offsets in their planes) its window holds inside the image.
-template <class Visit>
-void for_windows(const PoolGeometry& g, Visit visit) {
-  const WindowAxis &R = g.rows, &C = g.cols;
-  for (std::size_t orow = 0; orow < R.out; ++orow) {
-    for (std::size_t ocol = 0; ocol < C.out; ++ocol) {
-      const std::size_t o = orow * C.out + ocol;
-      for (std::size_t kr = 0; kr < R.kernel; ++kr) {
-        const long r = R.at(orow, kr);
-        if (!R.inside(r)) continue;
-        for (std::size_t kc = 0; kc < C.kernel; ++kc) {
-          const long col = C.at(ocol, kc);
-          if (C.inside(col)) visit(o, static_cast<std::size_t>(r) * C.in + static_cast<std::size_t>(col));
-        }
-      }
-    }
+// Calls window(o, r0, r1, c0, c1) for every output position o of a plane, in order, with the rows
+// [r0, r1) and columns [c0, c1) of the plane its window holds: clipped to the image once, so that
+// the loops over them test nothing.
+template <class Window>
+void for_windows(const PoolGeometry& g, Window window) {
+  const auto clipped = [](const WindowAxis& a, std::size_t o) {
+    const long start = a.at(o, 0);
+    return std::array<std::size_t, 2>{
+        static_cast<std::size_t>(std::max(start, 0L)),
+        static_cast<std::size_t>(std::min(start + static_cast<long>(a.kernel), static_cast<long>(a.in)))};
+  };
+  std::vector<std::array<std::size_t, 2>> columns(g.cols.out);
+  for (std::size_t ocol = 0; ocol < g.cols.out; ++ocol) columns[ocol] = clipped(g.cols, ocol);
+  for (std::size_t orow = 0, o = 0; orow < g.rows.out; ++orow) {
+    const auto [r0, r1] = clipped(g.rows, orow);
+    for (std::size_t ocol = 0; ocol < g.cols.out; ++ocol, ++o) window(o, r0, r1, columns[ocol][0], columns[ocol][1]);
   }
+}
+
+// Calls visit(o, i) for every output position o of a plane and every element i of the plane its
+// window holds.
+template <class Visit>
+void for_window_elements(const PoolGeometry& g, Visit visit) {
+  for_windows(g, [&](std::size_t o, std::size_t r0, std::size_t r1, std::size_t c0, std::size_t c1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      for (std::size_t c = c0; c < c1; ++c) visit(o, r * g.cols.in + c);
+    }
+  });
 }
 
 // The number each window's sum is divided by: the whole window, or only its part in the image.
@@ -86,7 +96,7 @@ std::vector<T> window_divisors(const PoolGeometry& g, bool count_include_pad) {
   std::vector<T> divisor(g.plane_out(), static_cast<T>(g.rows.kernel * g.cols.kernel));
   if (!count_include_pad) {
     std::fill(divisor.begin(), divisor.end(), T(0));
-    for_windows(g, [&](std::size_t o, std::size_t) { divisor[o] += T(1); });
+    for_window_elements(g, [&](std::size_t o, std::size_t) { divisor[o] += T(1); });
   }
   return divisor;
 }
@@ -97,7 +107,7 @@ Tensor<T> mean_pool(const PoolGeometry& g, const Tensor<T>& x, const std::vector
   for_planes(g, [&](std::size_t p) {
     const T* in = x.data() + p * g.plane_in();
     T* out = y.data() + p * g.plane_out();
-    for_windows(g, [&](std::size_t o, std::size_t i) { out[o] += in[i]; });
+    for_window_elements(g, [&](std::size_t o, std::size_t i) { out[o] += in[i]; });
     for (std::size_t o = 0; o < g.plane_out(); ++o) out[o] /= divisor[o];
   });
   return y;
@@ -109,9 +119,35 @@ Tensor<T> mean_spread(const PoolGeometry& g, const Tensor<T>& dy, const std::vec
   for_planes(g, [&](std::size_t p) {
     const T* in = dy.data() + p * g.plane_out();
     T* out = dx.data() + p * g.plane_in();
-    for_windows(g, [&](std::size_t o, std::size_t i) { out[i] += in[o] / divisor[o]; });
+    for_window_elements(g, [&](std::size_t o, std::size_t i) { out[i] += in[o] / divisor[o]; });
   });
   return dx;
+}
+
+// The largest element of rows [r0, r1) and columns [c0, c1) of a plane `width` wide, and its
+// offset: the first one on ties, the first NaN if there is one (so that NaNs propagate). Without
+// branches on the data, whose outcomes are a coin toss on real images: one pass takes the maximum,
+// a second finds it, walking backwards so that the first match is the one kept.
+template <class T>
+std::pair<T, std::size_t> window_max(const T* plane, std::size_t width, std::size_t r0, std::size_t r1, std::size_t c0,
+                                     std::size_t c1) {
+  T best = plane[r0 * width + c0];
+  bool nan = false;
+  for (std::size_t r = r0; r < r1; ++r) {
+    for (std::size_t c = c0; c < c1; ++c) {
+      const T v = plane[r * width + c];
+      best = v > best ? v : best;
+      nan |= v != v;
+    }
+  }
+  std::size_t where = 0;
+  for (std::size_t r = r1; r-- > r0;) {
+    for (std::size_t c = c1; c-- > c0;) {
+      const T v = plane[r * width + c];
+      where = (nan ? v != v : v == best) ? r * width + c : where;
+    }
+  }
+  return {plane[where], where};
 }
 
 }  // namespace
@@ -126,17 +162,11 @@ Variable<T> max_pool2d(const Variable<T>& input, const Pool2dOptions& options) {
   const T* x = input.value().data();
   for_planes(g, [&](std::size_t p) {
     const std::size_t in = p * g.plane_in(), out = p * g.plane_out();
-    T* best = y.data() + out;
-    std::size_t* where = argmax.data() + out;
-    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
-    std::fill(where, where + g.plane_out(), none);
-    // The first maximum wins ties; a NaN wins over any number, so that it propagates.
-    for_windows(g, [&](std::size_t o, std::size_t i) {
-      const T v = x[in + i];
-      if (where[o] == none || v > best[o] || (std::isnan(v) && !std::isnan(best[o]))) {
-        best[o] = v;
-        where[o] = in + i;
-      }
+    const T* plane = x + in;
+    for_windows(g, [&](std::size_t o, std::size_t r0, std::size_t r1, std::size_t c0, std::size_t c1) {
+      const auto [best, where] = window_max(plane, g.cols.in, r0, r1, c0, c1);
+      y.data()[out + o] = best;
+      argmax[out + o] = in + where;
     });
   });
   const std::size_t count = input.value().size();
