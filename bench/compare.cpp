@@ -96,7 +96,7 @@ constexpr double kConvLayerFlops = 3 * conv_flops(64, 32, 64, 3, 3, 28, 28);
 // The flops of one item of a workload, for its GFLOP/s figure against sgemm; 0 for none.
 double flops_of(const std::string& workload) {
   if (workload == "lenet_step_batch64") return kLeNetFlops;
-  if (workload == "conv_layer_32to64_3x3_batch64") return kConvLayerFlops;
+  if (workload.rfind("conv_layer_", 0) == 0) return kConvLayerFlops;  // the layer, and its products alone
   if (workload.find("batch256") == std::string::npos) return 0;
   if (workload.rfind("mlp_", 0) == 0) return kMlpFlopsPerExample * 256;
   if (workload.find("autoencoder_") != std::string::npos) return kAutoEncoderFlopsPerExample * 256;
