@@ -1,18 +1,33 @@
 // Helpers shared by the op implementations; not part of the public API.
 #pragma once
 
+#include <memory>
+#include <vector>
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "autograd/allocator.hpp"
 #include "autograd/instantiate.hpp"
 #include "autograd/ops.hpp"
 #include "autograd/parallel.hpp"
 #include "autograd/tape.hpp"
 
 namespace ag::detail {
+
+// Row indices for gather_rows and scatter_add_rows, shared between an op and the rules recorded
+// from it, held in the engine's block cache (max pooling keeps one per step).
+using RowIndexVector = std::vector<std::size_t, CachingAllocator<std::size_t>>;
+using RowIndices = std::shared_ptr<const RowIndexVector>;
+inline RowIndices row_indices(const std::vector<std::size_t>& rows) {
+  return std::make_shared<const RowIndexVector>(rows.begin(), rows.end());
+}
+template <class T>
+Variable<T> gather_rows(const Variable<T>& a, RowIndices rows);
+template <class T>
+Variable<T> scatter_add_rows(const Variable<T>& a, RowIndices rows, std::size_t row_count);
 
 // Throws ShapeError naming `op` unless the operands broadcast; equal shapes, the common case,
 // cost one comparison.

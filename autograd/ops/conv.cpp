@@ -85,91 +85,137 @@ Shape weight_shape(const ConvGeometry& g) {
   return {g.f, g.group_channels(), g.rows.kernel, g.cols.kernel};
 }
 
-// Calls body(begin, end, columns) on ranges of the batch's images, split over the threads when
-// the work is large enough, each range with an im2col buffer of its own.
+// Images lowered side by side into one matrix so that their products are one: enough of them to
+// fill about this many elements (a megabyte of floats, within the L2 cache), at least one.
+constexpr std::size_t kColumnBlock = std::size_t{1} << 18;
+
+// How the batch is cut: `parts` ranges of images, split over the threads when the work is large
+// enough, each lowered `block` images at a time into buffers of its own.
+struct Blocking {
+  std::size_t parts, block;
+};
+
+Blocking blocking(const ConvGeometry& g) {
+  const std::size_t threads = static_cast<std::size_t>(std::max(num_threads(), 1));
+  const std::size_t parts = std::max<std::size_t>(std::min(g.n, threads), 1);
+  const std::size_t per_part = (g.n + parts - 1) / parts;
+  // A 1x1 kernel reads each image as it is, one image per product.
+  if (g.reads_image_as_is()) return {parts, 1};
+  const std::size_t per_image = g.patch() * g.groups * g.positions();
+  return {parts, std::clamp<std::size_t>(kColumnBlock / std::max<std::size_t>(per_image, 1), 1,
+                                         std::max<std::size_t>(per_part, 1))};
+}
+
+// Calls body(part, first, count, columns, outputs) for every block of `count` images from `first`,
+// part by part (the parts split over the threads), with the part's buffers: `columns` for the
+// block's lowered images [patch, count positions], `outputs` for its outputs [f, count positions].
 template <class T, class Body>
-void for_image_ranges(const ConvGeometry& g, std::size_t parts, Body body) {
-  const std::size_t column_size = g.reads_image_as_is() ? 0 : g.patch() * g.groups * g.positions();
-  const std::size_t work = g.n * (g.image_size() + column_size + g.f * g.positions());
-  detail::parallel_ranges(parts, work, [&](std::size_t begin, std::size_t end) {
-    Tensor<T> columns = uninitialized<T>({column_size});
-    body(begin, end, columns.data());
+void for_image_blocks(const ConvGeometry& g, const Blocking& b, Body body) {
+  const std::size_t column_size = g.reads_image_as_is() ? 0 : g.patch() * g.groups * g.positions() * b.block;
+  const std::size_t output_size = b.block > 1 ? g.f * g.positions() * b.block : 0;
+  const std::size_t work = g.n * (g.image_size() + g.patch() * g.groups * g.positions() + g.f * g.positions());
+  detail::parallel_ranges(b.parts, work, [&](std::size_t part_begin, std::size_t part_end) {
+    Tensor<T> columns = uninitialized<T>({column_size}), outputs = uninitialized<T>({output_size});
+    for (std::size_t part = part_begin; part < part_end; ++part) {
+      const std::size_t begin = g.n * part / b.parts, end = g.n * (part + 1) / b.parts;
+      for (std::size_t first = begin; first < end; first += b.block) {
+        body(part, first, std::min(b.block, end - first), columns.data(), outputs.data());
+      }
+    }
   });
 }
 
-std::size_t thread_parts(std::size_t images) {
-  return std::min(images, static_cast<std::size_t>(std::max(num_threads(), 1)));
+// The block's images lowered side by side: image i's columns start at i * positions in each row.
+template <class T>
+const T* lower(const ConvGeometry& g, const T* images, std::size_t count, T* columns) {
+  if (g.reads_image_as_is()) return images;
+  const std::size_t P = g.positions();
+  for (std::size_t i = 0; i < count; ++i) detail::im2col(g, images + i * g.image_size(), columns + i * P, count * P);
+  return columns;
 }
 
-// y[n] = W im2col(x[n]), per group.
+// Between a block's outputs [n, f, P] as the tensors hold them and [f, n P] as one product makes
+// or reads them.
+template <class T>
+void unpack_outputs(const ConvGeometry& g, std::size_t count, const T* block, T* outputs) {
+  const std::size_t P = g.positions();
+  for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t f = 0; f < g.f; ++f) std::copy_n(block + (f * count + i) * P, P, outputs + (i * g.f + f) * P);
+  }
+}
+template <class T>
+void pack_outputs(const ConvGeometry& g, std::size_t count, const T* outputs, T* block) {
+  const std::size_t P = g.positions();
+  for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t f = 0; f < g.f; ++f) std::copy_n(outputs + (i * g.f + f) * P, P, block + (f * count + i) * P);
+  }
+}
+
+// y = W lower(x), per group and block.
 template <class T>
 Tensor<T> conv_forward(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& w) {
   Tensor<T> y = uninitialized<T>(output_shape(g));
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters();
-  for_image_ranges<T>(g, g.n, [&](std::size_t begin, std::size_t end, T* columns) {
-    for (std::size_t n = begin; n < end; ++n) {
-      const T* image = x.data() + n * g.image_size();
-      const T* cols = image;
-      if (!g.reads_image_as_is()) {
-        detail::im2col(g, image, columns);
-        cols = columns;
-      }
-      for (std::size_t gr = 0; gr < g.groups; ++gr) {
-        gemm(false, false, Fg, P, K, w.data() + gr * Fg * K, K, cols + gr * K * P, P, T(0),
-             y.data() + (n * g.f + gr * Fg) * P, P);
-      }
+  for_image_blocks<T>(g, blocking(g), [&](std::size_t, std::size_t first, std::size_t count, T* columns, T* outputs) {
+    const T* cols = lower(g, x.data() + first * g.image_size(), count, columns);
+    T* out = count == 1 ? y.data() + first * g.f * P : outputs;
+    const std::size_t NP = count * P;
+    for (std::size_t gr = 0; gr < g.groups; ++gr) {
+      gemm(false, false, Fg, NP, K, w.data() + gr * Fg * K, K, cols + gr * K * NP, NP, T(0), out + gr * Fg * NP, NP);
     }
+    if (count > 1) unpack_outputs(g, count, outputs, y.data() + first * g.f * P);
   });
   return y;
 }
 
-// dx[n] = col2im(W^T dy[n]), per group.
+// dx = col2im(W^T dy), per group and block.
 template <class T>
 Tensor<T> conv_input_grad(const ConvGeometry& g, const Tensor<T>& dy, const Tensor<T>& w) {
   Tensor<T> dx = uninitialized<T>(input_shape(g));
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters();
-  for_image_ranges<T>(g, g.n, [&](std::size_t begin, std::size_t end, T* columns) {
-    for (std::size_t n = begin; n < end; ++n) {
-      T* image = dx.data() + n * g.image_size();
-      T* cols = g.reads_image_as_is() ? image : columns;
-      for (std::size_t gr = 0; gr < g.groups; ++gr) {
-        gemm(true, false, K, P, Fg, w.data() + gr * Fg * K, K, dy.data() + (n * g.f + gr * Fg) * P, P, T(0),
-             cols + gr * K * P, P);
-      }
-      if (!g.reads_image_as_is()) detail::col2im(g, columns, image);
+  for_image_blocks<T>(g, blocking(g), [&](std::size_t, std::size_t first, std::size_t count, T* columns, T* outputs) {
+    const T* grads_out = dy.data() + first * g.f * P;
+    if (count > 1) {
+      pack_outputs(g, count, grads_out, outputs);
+      grads_out = outputs;
     }
+    T* images = dx.data() + first * g.image_size();
+    T* cols = g.reads_image_as_is() ? images : columns;
+    const std::size_t NP = count * P;
+    for (std::size_t gr = 0; gr < g.groups; ++gr) {
+      gemm(true, false, K, NP, Fg, w.data() + gr * Fg * K, K, grads_out + gr * Fg * NP, NP, T(0), cols + gr * K * NP,
+           NP);
+    }
+    if (g.reads_image_as_is()) return;
+    for (std::size_t i = 0; i < count; ++i) detail::col2im(g, columns + i * P, images + i * g.image_size(), NP);
   });
   return dx;
 }
 
-// dW = sum over n of dy[n] im2col(x[n])^T, per group: each thread sums its images into a weight
-// of its own, and those are added at the end.
+// dW = sum over the batch of dy lower(x)^T, per group: each part sums its blocks into a weight of
+// its own, and those are added at the end.
 template <class T>
 Tensor<T> conv_weight_grad(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& dy) {
   const Shape shape = weight_shape(g);
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters(), size = element_count(shape);
-  const std::size_t parts = thread_parts(g.n);
-  Tensor<T> partial = full<T>({std::max<std::size_t>(parts, 1), size}, T(0));
-  for_image_ranges<T>(g, parts, [&](std::size_t part_begin, std::size_t part_end, T* columns) {
-    for (std::size_t part = part_begin; part < part_end; ++part) {
-      T* dw = partial.data() + part * size;
-      for (std::size_t n = g.n * part / parts; n < g.n * (part + 1) / parts; ++n) {
-        const T* image = x.data() + n * g.image_size();
-        const T* cols = image;
-        if (!g.reads_image_as_is()) {
-          detail::im2col(g, image, columns);
-          cols = columns;
-        }
-        for (std::size_t gr = 0; gr < g.groups; ++gr) {
-          gemm(false, true, Fg, K, P, dy.data() + (n * g.f + gr * Fg) * P, P, cols + gr * K * P, P, T(1),
-               dw + gr * Fg * K, K);
-        }
-      }
+  const Blocking b = blocking(g);
+  Tensor<T> partial = full<T>({b.parts, size}, T(0));
+  for_image_blocks<T>(g, b, [&](std::size_t part, std::size_t first, std::size_t count, T* columns, T* outputs) {
+    const T* cols = lower(g, x.data() + first * g.image_size(), count, columns);
+    const T* grads_out = dy.data() + first * g.f * P;
+    if (count > 1) {
+      pack_outputs(g, count, grads_out, outputs);
+      grads_out = outputs;
+    }
+    const std::size_t NP = count * P;
+    T* dw = partial.data() + part * size;
+    for (std::size_t gr = 0; gr < g.groups; ++gr) {
+      gemm(false, true, Fg, K, NP, grads_out + gr * Fg * NP, NP, cols + gr * K * NP, NP, T(1), dw + gr * Fg * K, K);
     }
   });
   Tensor<T> dw = uninitialized<T>(shape);
   std::copy(partial.data(), partial.data() + size, dw.data());
-  for (std::size_t part = 1; part < parts; ++part) {
+  for (std::size_t part = 1; part < b.parts; ++part) {
     const T* from = partial.data() + part * size;
     for (std::size_t i = 0; i < size; ++i) dw.data()[i] += from[i];
   }

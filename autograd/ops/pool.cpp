@@ -158,7 +158,7 @@ Variable<T> max_pool2d(const Variable<T>& input, const Pool2dOptions& options) {
   const PoolGeometry g = pool_geometry("max_pool2d", input.shape(), options);
   Tensor<T> y = uninitialized<T>(g.output_shape());
   // Where each maximum is, as an offset into the whole input: the rows scatter_add_rows adds to.
-  std::vector<std::size_t> argmax(y.size());
+  auto argmax = std::make_shared<detail::RowIndexVector>(y.size());
   const T* x = input.value().data();
   for_planes(g, [&](std::size_t p) {
     const std::size_t in = p * g.plane_in(), out = p * g.plane_out();
@@ -166,18 +166,17 @@ Variable<T> max_pool2d(const Variable<T>& input, const Pool2dOptions& options) {
     for_windows(g, [&](std::size_t o, std::size_t r0, std::size_t r1, std::size_t c0, std::size_t c1) {
       const auto [best, where] = window_max(plane, g.cols.in, r0, r1, c0, c1);
       y.data()[out + o] = best;
-      argmax[out + o] = in + where;
+      (*argmax)[out + o] = in + where;
     });
   });
   const std::size_t count = input.value().size();
   const Shape shape = input.shape();
   return record<T>(
       op_max_pool2d, std::move(y), {input},
-      [argmax = std::move(argmax), count, shape](const BackwardContext<T>& c) {
-        const long n = static_cast<long>(argmax.size());
-        const Variable<T> rows = reshape(c.grad, {n, 1});
-        const Shape s = shape;
-        return grads(reshape(scatter_add_rows(rows, argmax, count), std::vector<long>(s.begin(), s.end())));
+      [argmax = detail::RowIndices(std::move(argmax)), count, shape](const BackwardContext<T>& c) {
+        const Variable<T> rows = reshape(c.grad, {static_cast<long>(argmax->size()), 1});
+        return grads(
+            reshape(detail::scatter_add_rows(rows, argmax, count), std::vector<long>(shape.begin(), shape.end())));
       },
       reads::nothing);
 }

@@ -99,7 +99,8 @@ std::size_t row_size(const Tensor<T>& t) {
   return t.dimension() == 0 ? 1 : t.size() / t.shape()[0];
 }
 
-void check_rows(const char* op, const std::vector<std::size_t>& rows, std::size_t row_count) {
+template <class Rows>
+void check_rows(const char* op, const Rows& rows, std::size_t row_count) {
   for (std::size_t r : rows) {
     if (r >= row_count) throw ShapeError(fmt::format("{}: row index {} is out of range for {} rows", op, r, row_count));
   }
@@ -247,45 +248,59 @@ Variable<T> unslice(const Variable<T>& a, const Shape& shape, long axis, long st
       reads::nothing);
 }
 
+// The indices are shared by the op and every rule recorded from it (gather's gradient scatters to
+// the same rows, and back), never copied after the first time.
 const Primitive op_gather_rows("gather_rows");
 template <class T>
-Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows) {
+Variable<T> detail::gather_rows(const Variable<T>& a, RowIndices rows) {
   if (a.ndim() == 0) throw ShapeError("gather_rows: cannot gather rows of a 0-d tensor");
   const std::size_t row_count = a.shape()[0];
-  check_rows("gather_rows", rows, row_count);
+  check_rows("gather_rows", *rows, row_count);
   Shape shape = a.shape();
-  shape[0] = rows.size();
+  shape[0] = rows->size();
   Tensor<T> y = uninitialized<T>(shape);
   const std::size_t width = row_size(a.value());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    std::copy_n(a.value().data() + rows[i] * width, width, y.data() + i * width);
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    std::copy_n(a.value().data() + (*rows)[i] * width, width, y.data() + i * width);
   }
   return record<T>(
       op_gather_rows, std::move(y), {a},
-      [rows, row_count](const BackwardContext<T>& c) { return grads(scatter_add_rows(c.grad, rows, row_count)); },
+      [rows, row_count](const BackwardContext<T>& c) {
+        return grads(detail::scatter_add_rows(c.grad, rows, row_count));
+      },
       reads::nothing);
 }
 
 const Primitive op_scatter_add_rows("scatter_add_rows");
 template <class T>
-Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count) {
-  if (a.ndim() == 0 || a.shape()[0] != rows.size()) {
+Variable<T> detail::scatter_add_rows(const Variable<T>& a, RowIndices rows, std::size_t row_count) {
+  if (a.ndim() == 0 || a.shape()[0] != rows->size()) {
     throw ShapeError(
-        fmt::format("scatter_add_rows: {} row indices for a tensor of shape {}", rows.size(), shape_str(a.shape())));
+        fmt::format("scatter_add_rows: {} row indices for a tensor of shape {}", rows->size(), shape_str(a.shape())));
   }
-  check_rows("scatter_add_rows", rows, row_count);
+  check_rows("scatter_add_rows", *rows, row_count);
   Shape shape = a.shape();
   shape[0] = row_count;
   Tensor<T> y = full<T>(shape, T(0));
   const std::size_t width = row_size(a.value());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  for (std::size_t i = 0; i < rows->size(); ++i) {
     const T* from = a.value().data() + i * width;
-    T* to = y.data() + rows[i] * width;
+    T* to = y.data() + (*rows)[i] * width;
     for (std::size_t k = 0; k < width; ++k) to[k] += from[k];
   }
   return record<T>(
       op_scatter_add_rows, std::move(y), {a},
-      [rows](const BackwardContext<T>& c) { return grads(gather_rows(c.grad, rows)); }, reads::nothing);
+      [rows](const BackwardContext<T>& c) { return grads(detail::gather_rows(c.grad, rows)); }, reads::nothing);
+}
+
+template <class T>
+Variable<T> gather_rows(const Variable<T>& a, const std::vector<std::size_t>& rows) {
+  return detail::gather_rows(a, detail::row_indices(rows));
+}
+
+template <class T>
+Variable<T> scatter_add_rows(const Variable<T>& a, const std::vector<std::size_t>& rows, std::size_t row_count) {
+  return detail::scatter_add_rows(a, detail::row_indices(rows), row_count);
 }
 
 const Primitive op_concat("concat");
@@ -354,6 +369,8 @@ Variable<T> stack(const std::vector<Variable<T>>& parts, long axis) {
   template Variable<T> unslice(const Variable<T>&, const Shape&, long, long, long, long);                  \
   template Variable<T> gather_rows(const Variable<T>&, const std::vector<std::size_t>&);                   \
   template Variable<T> scatter_add_rows(const Variable<T>&, const std::vector<std::size_t>&, std::size_t); \
+  template Variable<T> detail::gather_rows(const Variable<T>&, detail::RowIndices);                        \
+  template Variable<T> detail::scatter_add_rows(const Variable<T>&, detail::RowIndices, std::size_t);      \
   template Variable<T> concat(const std::vector<Variable<T>>&, long);                                      \
   template Variable<T> stack(const std::vector<Variable<T>>&, long);
 AG_INSTANTIATE(AG_SHAPE)

@@ -76,32 +76,31 @@ struct ConvGeometry {
 
 // im2col: the image [c, h, w] as the matrix [c kh kw, oh ow] whose column p holds the elements the
 // kernel reads at output position p (zeros in the padding). A convolution is then one product of
-// the weight [f, c kh kw] with it (per group: a band of rows).
+// the weight [f, c kh kw] with it (per group: a band of rows). The matrix's rows are `stride`
+// long, so that several images' matrices can stand side by side and share one product.
 template <class T>
-void im2col(const ConvGeometry& g, const T* image, T* columns) {
+void im2col(const ConvGeometry& g, const T* image, T* columns, std::size_t stride) {
   const WindowAxis &R = g.rows, &C = g.cols;
   for (std::size_t ch = 0; ch < g.c; ++ch) {
     const T* plane = image + ch * R.in * C.in;
     for (std::size_t kr = 0; kr < R.kernel; ++kr) {
       for (std::size_t kc = 0; kc < C.kernel; ++kc) {
+        T* row = columns + ((ch * R.kernel + kr) * C.kernel + kc) * stride;
+        const long offset = static_cast<long>(kc * C.dilation) - static_cast<long>(C.pad);
         for (std::size_t orow = 0; orow < R.out; ++orow) {
           const long r = R.at(orow, kr);
-          T* out = columns;
-          columns += C.out;
+          T* out = row + orow * C.out;
           if (!R.inside(r)) {
-            std::fill(out, out + C.out, T(0));
+            for (std::size_t oc = 0; oc < C.out; ++oc) out[oc] = T(0);
             continue;
           }
+          // One pass that selects rather than branches or calls memset for the padding: the rows
+          // are an image row long, too short for either to pay.
           const T* line = plane + static_cast<std::size_t>(r) * C.in;
-          const auto [first, last] = C.inside_positions(kc);
-          std::fill(out, out + first, T(0));
-          std::fill(out + last, out + C.out, T(0));
-          if (first == last) continue;
-          const T* from = line + (first * C.stride + kc * C.dilation - C.pad);
-          if (C.stride == 1) {
-            std::copy(from, from + (last - first), out + first);
-          } else {
-            for (std::size_t oc = first; oc < last; ++oc) out[oc] = from[(oc - first) * C.stride];
+          for (std::size_t oc = 0; oc < C.out; ++oc) {
+            const long col = static_cast<long>(oc * C.stride) + offset;
+            const bool inside = col >= 0 && col < static_cast<long>(C.in);
+            out[oc] = inside ? line[inside ? col : 0] : T(0);
           }
         }
       }
@@ -112,21 +111,21 @@ void im2col(const ConvGeometry& g, const T* image, T* columns) {
 // col2im, the adjoint of im2col: each column's entries added back to the image elements they were
 // read from (an element read by several positions receives the sum). `image` is overwritten.
 template <class T>
-void col2im(const ConvGeometry& g, const T* columns, T* image) {
+void col2im(const ConvGeometry& g, const T* columns, T* image, std::size_t stride) {
   const WindowAxis &R = g.rows, &C = g.cols;
   std::fill(image, image + g.image_size(), T(0));
   for (std::size_t ch = 0; ch < g.c; ++ch) {
     T* plane = image + ch * R.in * C.in;
     for (std::size_t kr = 0; kr < R.kernel; ++kr) {
       for (std::size_t kc = 0; kc < C.kernel; ++kc) {
+        const T* row = columns + ((ch * R.kernel + kr) * C.kernel + kc) * stride;
+        const auto [first, last] = C.inside_positions(kc);
+        if (first == last) continue;
         for (std::size_t orow = 0; orow < R.out; ++orow) {
           const long r = R.at(orow, kr);
-          const T* in = columns;
-          columns += C.out;
+          const T* in = row + orow * C.out;
           if (!R.inside(r)) continue;
           T* line = plane + static_cast<std::size_t>(r) * C.in;
-          const auto [first, last] = C.inside_positions(kc);
-          if (first == last) continue;
           T* to = line + (first * C.stride + kc * C.dilation - C.pad);
           for (std::size_t oc = first; oc < last; ++oc) to[(oc - first) * C.stride] += in[oc];
         }
