@@ -111,7 +111,9 @@ Blocking blocking(const ConvGeometry& g) {
 // block's lowered images [patch, count positions], `outputs` for its outputs [f, count positions].
 template <class T, class Body>
 void for_image_blocks(const ConvGeometry& g, const Blocking& b, Body body) {
-  const std::size_t column_size = g.reads_image_as_is() ? 0 : g.patch() * g.groups * g.positions() * b.block;
+  // The columns, then the padded image im2col and col2im work from.
+  const std::size_t column_size =
+      g.reads_image_as_is() ? 0 : g.patch() * g.groups * g.positions() * b.block + detail::padded_size(g);
   const std::size_t output_size = b.block > 1 ? g.f * g.positions() * b.block : 0;
   const std::size_t work = g.n * (g.image_size() + g.patch() * g.groups * g.positions() + g.f * g.positions());
   detail::parallel_ranges(b.parts, work, [&](std::size_t part_begin, std::size_t part_end) {
@@ -130,7 +132,10 @@ template <class T>
 const T* lower(const ConvGeometry& g, const T* images, std::size_t count, T* columns) {
   if (g.reads_image_as_is()) return images;
   const std::size_t P = g.positions();
-  for (std::size_t i = 0; i < count; ++i) detail::im2col(g, images + i * g.image_size(), columns + i * P, count * P);
+  T* scratch = columns + g.patch() * g.groups * P * count;
+  for (std::size_t i = 0; i < count; ++i) {
+    detail::im2col(g, images + i * g.image_size(), columns + i * P, count * P, scratch);
+  }
   return columns;
 }
 
@@ -187,7 +192,10 @@ Tensor<T> conv_input_grad(const ConvGeometry& g, const Tensor<T>& dy, const Tens
            NP);
     }
     if (g.reads_image_as_is()) return;
-    for (std::size_t i = 0; i < count; ++i) detail::col2im(g, columns + i * P, images + i * g.image_size(), NP);
+    T* scratch = columns + K * g.groups * NP;
+    for (std::size_t i = 0; i < count; ++i) {
+      detail::col2im(g, columns + i * P, images + i * g.image_size(), NP, scratch);
+    }
   });
   return dx;
 }

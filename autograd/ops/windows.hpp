@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstring>
 #include <string>
 
 #include "autograd/tensor.hpp"
@@ -20,17 +21,9 @@ namespace ag::detail {
 struct WindowAxis {
   std::size_t in, kernel, stride, pad, dilation, out;
 
-  // The input element tap k of position o reads, or -1 (as a huge value) in the padding.
+  // The input element tap k of position o reads; negative or past `in` in the padding.
   long at(std::size_t o, std::size_t k) const {
     return static_cast<long>(o * stride + k * dilation) - static_cast<long>(pad);
-  }
-  bool inside(long i) const { return i >= 0 && i < static_cast<long>(in); }
-  // The positions [first, last) at which tap k reads inside the image (not the padding).
-  std::array<std::size_t, 2> inside_positions(std::size_t k) const {
-    const std::size_t offset = k * dilation;
-    const std::size_t first = pad > offset ? (pad - offset + stride - 1) / stride : 0;
-    const std::size_t end = in + pad > offset ? (in + pad - offset + stride - 1) / stride : 0;
-    return {std::min(first, out), std::min(std::max(end, first), out)};
   }
 };
 
@@ -74,33 +67,65 @@ struct ConvGeometry {
   }
 };
 
+// The image [c, h, w] with its padding written out: [c, h + 2 pad, w + 2 pad], zeros around.
+// Lowered from it, every read is inside, and a row of the lowered matrix is a plain copy.
+inline std::size_t padded_size(const ConvGeometry& g) {
+  return g.c * (g.rows.in + 2 * g.rows.pad) * (g.cols.in + 2 * g.cols.pad);
+}
+inline bool has_padding(const ConvGeometry& g) {
+  return g.rows.pad != 0 || g.cols.pad != 0;
+}
+
+// dst[0, n) = src[0, n), n an image row's length: copied 8 elements at a time by fixed-size
+// memcpy (one vector move each), the last 8 overlapping, instead of a call to memcpy, which GCC
+// makes of a plain loop and which costs more than such a row.
+template <class T>
+void copy_row(T* dst, const T* src, std::size_t n) {
+  constexpr std::size_t kChunk = 8;
+  if (n < kChunk) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  std::size_t i = 0;
+  for (; i + kChunk <= n; i += kChunk) std::memcpy(dst + i, src + i, kChunk * sizeof(T));
+  if (i < n) std::memcpy(dst + n - kChunk, src + n - kChunk, kChunk * sizeof(T));
+}
+
+// The image [c, h, w], or its padded copy in `scratch` (padded_size elements) when it has padding.
+template <class T>
+const T* padded_image(const ConvGeometry& g, const T* image, T* scratch) {
+  if (!has_padding(g)) return image;
+  const std::size_t H = g.rows.in, W = g.cols.in, Hp = H + 2 * g.rows.pad, Wp = W + 2 * g.cols.pad;
+  std::fill(scratch, scratch + padded_size(g), T(0));
+  for (std::size_t ch = 0; ch < g.c; ++ch) {
+    for (std::size_t r = 0; r < H; ++r) {
+      copy_row(scratch + (ch * Hp + r + g.rows.pad) * Wp + g.cols.pad, image + (ch * H + r) * W, W);
+    }
+  }
+  return scratch;
+}
+
 // im2col: the image [c, h, w] as the matrix [c kh kw, oh ow] whose column p holds the elements the
 // kernel reads at output position p (zeros in the padding). A convolution is then one product of
 // the weight [f, c kh kw] with it (per group: a band of rows). The matrix's rows are `stride`
-// long, so that several images' matrices can stand side by side and share one product.
+// long, so that several images' matrices can stand side by side and share one product. `scratch`
+// holds the padded image (padded_size elements).
 template <class T>
-void im2col(const ConvGeometry& g, const T* image, T* columns, std::size_t stride) {
+void im2col(const ConvGeometry& g, const T* image, T* columns, std::size_t stride, T* scratch) {
   const WindowAxis &R = g.rows, &C = g.cols;
+  const T* padded = padded_image(g, image, scratch);
+  const std::size_t Hp = R.in + 2 * R.pad, Wp = C.in + 2 * C.pad;
   for (std::size_t ch = 0; ch < g.c; ++ch) {
-    const T* plane = image + ch * R.in * C.in;
     for (std::size_t kr = 0; kr < R.kernel; ++kr) {
       for (std::size_t kc = 0; kc < C.kernel; ++kc) {
         T* row = columns + ((ch * R.kernel + kr) * C.kernel + kc) * stride;
-        const long offset = static_cast<long>(kc * C.dilation) - static_cast<long>(C.pad);
         for (std::size_t orow = 0; orow < R.out; ++orow) {
-          const long r = R.at(orow, kr);
+          const T* from = padded + (ch * Hp + orow * R.stride + kr * R.dilation) * Wp + kc * C.dilation;
           T* out = row + orow * C.out;
-          if (!R.inside(r)) {
-            for (std::size_t oc = 0; oc < C.out; ++oc) out[oc] = T(0);
-            continue;
-          }
-          // One pass that selects rather than branches or calls memset for the padding: the rows
-          // are an image row long, too short for either to pay.
-          const T* line = plane + static_cast<std::size_t>(r) * C.in;
-          for (std::size_t oc = 0; oc < C.out; ++oc) {
-            const long col = static_cast<long>(oc * C.stride) + offset;
-            const bool inside = col >= 0 && col < static_cast<long>(C.in);
-            out[oc] = inside ? line[inside ? col : 0] : T(0);
+          if (C.stride == 1) {
+            copy_row(out, from, C.out);
+          } else {
+            for (std::size_t oc = 0; oc < C.out; ++oc) out[oc] = from[oc * C.stride];
           }
         }
       }
@@ -109,27 +134,34 @@ void im2col(const ConvGeometry& g, const T* image, T* columns, std::size_t strid
 }
 
 // col2im, the adjoint of im2col: each column's entries added back to the image elements they were
-// read from (an element read by several positions receives the sum). `image` is overwritten.
+// read from (an element read by several positions receives the sum), into the padded image in
+// `scratch` whose inside is then the result. `image` is overwritten.
 template <class T>
-void col2im(const ConvGeometry& g, const T* columns, T* image, std::size_t stride) {
+void col2im(const ConvGeometry& g, const T* columns, T* image, std::size_t stride, T* scratch) {
   const WindowAxis &R = g.rows, &C = g.cols;
-  std::fill(image, image + g.image_size(), T(0));
+  const std::size_t Hp = R.in + 2 * R.pad, Wp = C.in + 2 * C.pad;
+  T* padded = has_padding(g) ? scratch : image;
+  std::fill(padded, padded + padded_size(g), T(0));
   for (std::size_t ch = 0; ch < g.c; ++ch) {
-    T* plane = image + ch * R.in * C.in;
     for (std::size_t kr = 0; kr < R.kernel; ++kr) {
       for (std::size_t kc = 0; kc < C.kernel; ++kc) {
         const T* row = columns + ((ch * R.kernel + kr) * C.kernel + kc) * stride;
-        const auto [first, last] = C.inside_positions(kc);
-        if (first == last) continue;
         for (std::size_t orow = 0; orow < R.out; ++orow) {
-          const long r = R.at(orow, kr);
+          T* to = padded + (ch * Hp + orow * R.stride + kr * R.dilation) * Wp + kc * C.dilation;
           const T* in = row + orow * C.out;
-          if (!R.inside(r)) continue;
-          T* line = plane + static_cast<std::size_t>(r) * C.in;
-          T* to = line + (first * C.stride + kc * C.dilation - C.pad);
-          for (std::size_t oc = first; oc < last; ++oc) to[(oc - first) * C.stride] += in[oc];
+          if (C.stride == 1) {
+            for (std::size_t oc = 0; oc < C.out; ++oc) to[oc] += in[oc];
+          } else {
+            for (std::size_t oc = 0; oc < C.out; ++oc) to[oc * C.stride] += in[oc];
+          }
         }
       }
+    }
+  }
+  if (!has_padding(g)) return;
+  for (std::size_t ch = 0; ch < g.c; ++ch) {
+    for (std::size_t r = 0; r < R.in; ++r) {
+      copy_row(image + (ch * R.in + r) * C.in, padded + (ch * Hp + r + R.pad) * Wp + C.pad, C.in);
     }
   }
 }
