@@ -270,6 +270,84 @@ case $program in
     fi
     ;;
 
+  fashion_mnist_convnet | inception)
+    for value in abc -1 0 1001 1.5 1e2 0x10 "" " "; do expect 2 "--epochs" --epochs "$value"; done
+    expect 2 "--epochs" --epochs
+    expect 2 "--epochs" --epochs 1 --epochs 2
+    for value in 0 -1 60001 abc; do expect 2 "--batch-size" --batch-size "$value"; done
+    for value in -1 0 nan inf 1.5 1e-3x abc ""; do expect 2 "--lr" --lr "$value"; done
+    for value in -1 1001 1.5 abc ""; do expect 2 "--slow-epochs" --slow-epochs "$value"; done
+    for value in 0 -1 60001 1.5 abc; do expect 2 "--train-images" --train-images "$value"; done
+    for value in 0 -1 10001 abc; do expect 2 "--test-images" --test-images "$value"; done
+    for value in -1 18446744073709551616 1.5 abc; do expect 2 "--seed" --seed "$value"; done
+    for value in 0 -1 257 abc; do expect 2 "--threads" --threads "$value"; done
+    expect 2 "--data" --data ""
+    expect 2 "--out" --out ""
+    if [ "$program" = fashion_mnist_convnet ]; then
+      for value in -1 10000 abc 1.5; do expect 2 "--image" --image "$value"; done
+    else
+      expect 2 "--skip-convnet" --skip-convnet=abc
+    fi
+    # A bad option is found before a bad output folder.
+    expect 2 "--epochs" --out "$work/file" --epochs 0
+    # The output folder (and inception's results file in it) before the data is read.
+    for dir in $unwritable_folders; do
+      expect 1 "$dir" --out "$dir"
+      expect 1 "$dir" --out "$dir" --data "$work/no-data"
+    done
+    if [ "$program" = inception ]; then
+      mkdir -p "$work/taken/inception_results.csv"
+      expect 1 "$work/taken/inception_results.csv" --out "$work/taken"
+    fi
+    expect 1 "dataset-fashion-mnist" --data "$work/no-data" --out "$work/out/created"
+    [ -d "$work/out/created" ] || fail "$program: the missing output folder was not created"
+    mkdir -p "$work/bad-data" && echo "not an IDX file" >"$work/bad-data/train-images-idx3-ubyte"
+    expect 1 "$work/bad-data" --data "$work/bad-data" --out "$work/out"
+    # A short run: two epochs on 1,000 images, the second slow, tested on 500; the curves complete,
+    # the pictures PNG files, the accuracy and the parameter count printed.
+    if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ]; then
+      expect_late 0 "" --epochs 2 --slow-epochs 1 --train-images 1000 --test-images 500 --batch-size 50 \
+        --out "$work/trained"
+      grep -q "1000 training and 500 test images" "$work/stdout" || fail "$program: --train-images or --test-images not used"
+      if [ "$program" = fashion_mnist_convnet ]; then
+        curves=fashion_mnist_convnet_curve
+        for name in filters feature_maps; do
+          head -c 8 "$work/trained/fashion_mnist_convnet_$name.png" | od -c | grep -q "P   N   G" ||
+            fail "$program: $name.png is not a PNG file"
+        done
+        grep -q "215370 parameters: test accuracy 0\.[0-9]* after 2 epochs" "$work/stdout" ||
+          fail "$program: no parameter count and test accuracy printed"
+        # A picture that cannot be written is named, the others are still written, exit 1.
+        mkdir -p "$work/full/fashion_mnist_convnet_filters.png"
+        expect_late 1 "fashion_mnist_convnet_filters.png" --epochs 1 --train-images 200 --test-images 100 --out "$work/full"
+        [ -s "$work/full/fashion_mnist_convnet_feature_maps.png" ] && [ -s "$work/full/fashion_mnist_convnet_curve.csv" ] ||
+          fail "$program: a failed picture stopped the others"
+      else
+        curves="inception_curve inception_convnet_curve"
+        [ "$(head -n 1 "$work/trained/inception_results.csv")" = "network,parameters,test_accuracy,seconds_per_epoch" ] &&
+          [ "$(wc -l <"$work/trained/inception_results.csv")" -eq 3 ] &&
+          grep -q "^plain convnet,215370,0\.[0-9]*,[0-9.]*$" "$work/trained/inception_results.csv" ||
+          fail "$program: no complete results file for both networks"
+        tail -c 7 "$work/trained/inception_comparison.svg" | grep -q "</svg>" || fail "$program: no complete comparison SVG"
+        # --skip-convnet: the inception network alone; the results' file cannot be written (a
+        # full disk): named, exit 1, after the work.
+        if [ -c /dev/full ]; then
+          mkdir -p "$work/full" && ln -s /dev/full "$work/full/inception_results.csv"
+          expect_late 1 "$work/full/inception_results.csv" --skip-convnet --epochs 1 --train-images 200 \
+            --test-images 100 --out "$work/full"
+          grep -q "plain convnet" "$work/stdout" && fail "$program: --skip-convnet trained the plain convnet"
+          grep -q "inception network .* 0\.[0-9]*" "$work/stdout" || fail "$program: the accuracy was not printed"
+        fi
+      fi
+      for curve in $curves; do
+        [ "$(wc -l <"$work/trained/$curve.csv")" -eq 3 ] || fail "$program: no complete $curve.csv"
+        tail -c 7 "$work/trained/$curve.svg" | grep -q "</svg>" || fail "$program: no complete $curve.svg"
+      done
+    else
+      echo "skipped the training run: no Fashion-MNIST in $data (Debian: dataset-fashion-mnist)"
+    fi
+    ;;
+
   *)
     fail "unknown program $program"
     ;;

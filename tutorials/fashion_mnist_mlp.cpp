@@ -68,33 +68,15 @@ void add_options(CLI::App& app, Options& o) {
 }
 
 // The model: a class of named modules, its forward an expression.
-struct Mlp : nn::Module<float> {
+struct Mlp : nn::Layer<float> {
   std::shared_ptr<nn::Linear<float>> fc1, fc2, fc3;
   explicit Mlp(nn::Generator& g) {
     fc1 = register_module("fc1", nn::linear<float>(784, 256, {.init = nn::Init::he, .generator = &g}));
     fc2 = register_module("fc2", nn::linear<float>(256, 128, {.init = nn::Init::he, .generator = &g}));
     fc3 = register_module("fc3", nn::linear<float>(128, 10, {.init = nn::Init::xavier, .generator = &g}));
   }
-  V forward(const V& x) { return fc3->forward(ag::relu(fc2->forward(ag::relu(fc1->forward(x))))); }
+  V forward(const V& x) override { return fc3->forward(ag::relu(fc2->forward(ag::relu(fc1->forward(x))))); }
 };
-
-// Loss and accuracy over a whole set, in batches, without recording a graph.
-std::pair<double, double> evaluate(Mlp& model, const nn::LabelledImages& set) {
-  ag::NoGrad no_grad;
-  model.eval();
-  const nn::Batches batches(set.labels.size(), 1000, false);
-  double loss = 0, right = 0;
-  for (std::size_t b = 0; b < batches.size(); ++b) {
-    const auto rows = batches[b];
-    const auto labels = nn::select(set.labels, rows);
-    const V logits = model.forward(V(nn::select_rows(set.images, rows)));
-    loss += nn::softmax_cross_entropy(logits, labels, nn::Reduction::sum).item();
-    right += nn::accuracy(logits.value(), labels) * static_cast<double>(rows.size());
-  }
-  model.train();
-  const auto n = static_cast<double>(set.labels.size());
-  return {loss / n, right / n};
-}
 
 }  // namespace
 
@@ -118,32 +100,8 @@ int main(int argc, char** argv) try {
   nn::Generator generator(o.seed);
   Mlp model(generator);
   fmt::print("{}\n", model.summary());
-  nn::Adam<float> adam(model.parameters(), {.lr = o.lr});
-  nn::LearningCurve curve;
-
-  for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    const nn::Batches batches(train.labels.size(), o.batch_size, true, generator);
-    nn::ProgressBar bar(epoch, o.epochs, batches.size());
-    double loss_sum = 0, right = 0;
-    std::size_t seen = 0;
-    for (std::size_t b = 0; b < batches.size(); ++b) {
-      const auto rows = batches[b];
-      const auto labels = nn::select(train.labels, rows);
-      const V logits = model.forward(V(nn::select_rows(train.images, rows)));
-      const V loss = nn::softmax_cross_entropy(logits, labels);
-      adam.zero_grad();
-      ag::backward(loss);
-      adam.step();
-      seen += rows.size();
-      loss_sum += loss.item() * static_cast<double>(rows.size());
-      right += nn::accuracy(logits.value(), labels) * static_cast<double>(rows.size());
-      bar.update(b + 1, seen, loss_sum / static_cast<double>(seen), right / static_cast<double>(seen));
-    }
-    const auto [test_loss, test_accuracy] = evaluate(model, test);
-    const double seconds = bar.finish(fmt::format("  test loss {:.4f}  test acc {:.4f}", test_loss, test_accuracy));
-    curve.add({epoch, loss_sum / static_cast<double>(seen), right / static_cast<double>(seen), test_loss, test_accuracy,
-               seconds});
-  }
+  const nn::LearningCurve curve = tutorial::train_classifier(
+      model, train, test, {.epochs = o.epochs, .batch_size = o.batch_size, .lr = o.lr}, generator);
   const auto& last = curve.records().back();
   fmt::print("test accuracy {:.4f} after {} epochs ({:.1f} s per epoch)\n", last.test_accuracy, o.epochs, last.seconds);
 

@@ -27,6 +27,7 @@
 
 #include "cli.hpp"
 #include "fashion_mnist.hpp"
+#include "pictures.hpp"
 
 namespace nn = ag::nn;
 namespace fs = std::filesystem;
@@ -133,16 +134,6 @@ void normalize_patches(Tensor<float>& patches) {
   for (float& v : patches) v = (std::clamp(v, -limit, limit) / limit + 1.f) * 0.4f + 0.1f;
 }
 
-// Each pixel repeated `factor` times across and down, so that a 10 x 10 tile can be seen.
-Tensor<std::uint8_t> enlarge(const Tensor<std::uint8_t>& image, std::size_t factor) {
-  const std::size_t h = image.shape()[0], w = image.shape()[1];
-  Tensor<std::uint8_t> out = Tensor<std::uint8_t>::from_shape({h * factor, w * factor});
-  for (std::size_t r = 0; r < h * factor; ++r) {
-    for (std::size_t c = 0; c < w * factor; ++c) out(r, c) = image(r / factor, c / factor);
-  }
-  return out;
-}
-
 // One setting: trains an auto-encoder on `data`, says how sparse it came out, and writes its
 // picture and its learning curve.
 void run(const std::string& name, const Tensor<float>& data, std::size_t side, std::size_t hidden, std::size_t epochs,
@@ -166,8 +157,8 @@ void run(const std::string& name, const Tensor<float>& data, std::size_t side, s
   const std::string png = stem + ".png";
   if (outputs.write(png, [&] {
         const Tensor<float> x = nn::maximally_activating_inputs(model.encoder()->weight().value());
-        nn::write_png(png,
-                      enlarge(nn::tile_images(x, side, side, {.padding = 1, .background = 255}), side < 20 ? 4 : 2));
+        nn::write_png(png, tutorial::enlarge(nn::tile_images(x, side, side, {.padding = 1, .background = 255}),
+                                             side < 20 ? 4 : 2));
       })) {
     fmt::print("what the hidden units learn: {}\n", png);
   }
@@ -210,10 +201,7 @@ int main(int argc, char** argv) try {
   ag::set_num_threads(static_cast<int>(o.threads));
 
   tutorial::prepare_output_folder(o.out);
-  const nn::LabelledImages train = tutorial::load_fashion_mnist(o.data, "train");
-  if (train.images.shape()[1] != 28 * 28) {
-    throw tutorial::Failure(fmt::format("{}: images of {} pixels, not 28 x 28", o.data, train.images.shape()[1]));
-  }
+  const nn::LabelledImages train = tutorial::load_fashion_mnist_28x28(o.data, "train");
   fmt::print("Fashion-MNIST: {} training images; rho = {}, beta = {}, lambda = {}\n", train.labels.size(), o.rho,
              o.beta, o.weight_decay);
 
