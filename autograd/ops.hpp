@@ -154,6 +154,11 @@ struct Conv2dOptions {
 // [N, C, H, W] * [F, C / groups, KH, KW] -> [N, F, OH, OW].
 template <class T>
 Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Conv2dOptions& options = {});
+// The same plus a bias [F], one value per output channel added to each of its positions (as
+// PyTorch's conv2d(input, weight, bias)): added inside the product rather than by a broadcast add.
+template <class T>
+Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Variable<T>& bias,
+                   const Conv2dOptions& options = {});
 // The adjoint of conv2d in its input (its input gradient): [N, F, OH, OW] with the same weight
 // -> [N, C, H, W], the image size given since a stride above 1 maps several sizes to one.
 template <class T>

@@ -202,8 +202,8 @@ struct LeNet {
   V loss(const V& x, const std::vector<std::size_t>& labels) const {
     const ag::Conv2dOptions same{.padding = {S::padding, S::padding}};
     const ag::Pool2dOptions pool{.kernel = {2, 2}};
-    V h = ag::max_pool2d(ag::relu(ag::conv2d(x, w1, same) + ag::reshape(b1, {S::channels1, 1, 1})), pool);
-    h = ag::max_pool2d(ag::relu(ag::conv2d(h, w2, same) + ag::reshape(b2, {S::channels2, 1, 1})), pool);
+    V h = ag::max_pool2d(ag::relu(ag::conv2d(x, w1, b1, same)), pool);
+    h = ag::max_pool2d(ag::relu(ag::conv2d(h, w2, b2, same)), pool);
     const V logits = ag::matmul(ag::reshape(h, {-1, S::features}), w3) + b3;
     return ag::nn::softmax_cross_entropy(logits, labels);
   }

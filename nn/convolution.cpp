@@ -74,9 +74,9 @@ Variable<T> Conv2d<T>::forward(const Variable<T>& x) {
     throw ShapeError(fmt::format("{}: input {} has {} channels, the weight {} takes {}", layer(), shape_str(shape),
                                  shape[1], shape_str(weight_.shape()), in_));
   }
-  const Variable<T> y = ag::conv2d(x, weight_, conv_);
-  // b [out] as [1, out, 1, 1]: one value per output channel, broadcast over the batch and the image.
-  return bias_.defined() ? y + reshape(bias_, {1, static_cast<long>(out_), 1, 1}) : y;
+  // The bias, one value per output channel, is added inside the convolution's product (undefined:
+  // none).
+  return ag::conv2d(x, weight_, bias_, conv_);
 }
 
 template <class T>

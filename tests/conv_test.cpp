@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <xtensor/xview.hpp>
 
 #include "test_util.hpp"
 
@@ -123,6 +124,34 @@ TEST_CASE("conv2d and its two gradients equal the nested-loop definition in doub
       check_against_reference(s);
     }
   }
+}
+
+TEST_CASE("conv2d with a bias adds it to every position of its channel and sums its gradient") {
+  for (int threads : {1, 2}) {
+    const Threads t(threads);
+    for (const ConvSetting& s : settings) {
+      CAPTURE(threads);
+      CAPTURE(s.name);
+      const Tensor<double> x = uniform(s.x), w = uniform(s.w), b = uniform({s.w[0]});
+      const Variable<double> B(b, true);
+      const Variable<double> y = ag::conv2d(Variable<double>(x), Variable<double>(w), B, s.o);
+      const Tensor<double> plain = ag::conv2d(Variable<double>(x), Variable<double>(w), s.o).value();
+      const Tensor<double> expected = plain + xt::view(b, xt::newaxis(), xt::all(), xt::newaxis(), xt::newaxis());
+      CHECK(xt::allclose(y.value(), expected, 1e-12, 1e-12));
+      const Tensor<double> dy = uniform(ag::to_shape(y.value().shape()));
+      const Tensor<double> db = ag::grad(ag::sum(y * Variable<double>(dy)), {B})[0].value();
+      for (std::size_t f = 0; f < s.w[0]; ++f) {
+        CHECK(db(f) == doctest::Approx(total(xt::view(dy, xt::all(), f, xt::all(), xt::all()))).epsilon(1e-12));
+      }
+    }
+  }
+  const Variable<float> x(Tensor<float>(xt::zeros<float>({1, 2, 4, 4}))),
+      w(Tensor<float>(xt::zeros<float>({3, 2, 3, 3})));
+  CHECK(contains(
+      error_of<ag::ShapeError>([&] { ag::conv2d(x, w, Variable<float>(Tensor<float>(xt::zeros<float>({2})))); }),
+      "conv2d: the bias must be [3], one value per filter, got [2]"));
+  // An undefined bias is no bias.
+  CHECK(ag::conv2d(x, w, Variable<float>()).shape() == Shape{1, 3, 2, 2});
 }
 
 TEST_CASE("conv2d splits a large batch over the threads") {

@@ -224,6 +224,11 @@ std::vector<Case> make_cases() {
         [o, kernel](const Vars& v) { return ag::conv2d_weight_grad(v[0], v[1], kernel, o); },
         {uniform(cc.input), uniform(out)});
   }
+  add("convolution", "conv2d with a bias stride 2 and 2 groups",
+      [](const Vars& v) {
+        return ag::conv2d(v[0], v[1], v[2], {.stride = {2, 2}, .padding = {1, 1}, .groups = 2});
+      },
+      {uniform({2, 4, 5, 4}), uniform({4, 2, 3, 3}), uniform({4})});
   add("convolution", "conv2d then tanh to second order through a nonlinearity",
       [](const Vars& v) {
         return ag::tanh(ag::conv2d(v[0], v[1], {.padding = {1, 1}}));

@@ -156,17 +156,22 @@ void pack_outputs(const ConvGeometry& g, std::size_t count, const T* outputs, T*
   }
 }
 
-// y = W lower(x), per group and block.
+// y = W lower(x) (+ b), per group and block: with a bias, each output row starts as its filter's
+// bias and the product adds to it.
 template <class T>
-Tensor<T> conv_forward(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& w) {
+Tensor<T> conv_forward(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& w, const T* bias = nullptr) {
   Tensor<T> y = uninitialized<T>(output_shape(g));
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters();
   for_image_blocks<T>(g, blocking(g), [&](std::size_t, std::size_t first, std::size_t count, T* columns, T* outputs) {
     const T* cols = lower(g, x.data() + first * g.image_size(), count, columns);
     T* out = count == 1 ? y.data() + first * g.f * P : outputs;
     const std::size_t NP = count * P;
+    if (bias) {
+      for (std::size_t f = 0; f < g.f; ++f) std::fill(out + f * NP, out + (f + 1) * NP, bias[f]);
+    }
     for (std::size_t gr = 0; gr < g.groups; ++gr) {
-      gemm(false, false, Fg, NP, K, w.data() + gr * Fg * K, K, cols + gr * K * NP, NP, T(0), out + gr * Fg * NP, NP);
+      gemm(false, false, Fg, NP, K, w.data() + gr * Fg * K, K, cols + gr * K * NP, NP, T(bias ? 1 : 0),
+           out + gr * Fg * NP, NP);
     }
     if (count > 1) unpack_outputs(g, count, outputs, y.data() + first * g.f * P);
   });
@@ -276,6 +281,31 @@ Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Co
 }
 
 template <class T>
+Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Variable<T>& bias,
+                   const Conv2dOptions& options) {
+  if (!bias.defined()) return conv2d(input, weight, options);
+  const ConvGeometry g = conv_geometry("conv2d", input.shape(), weight.shape(), options);
+  check_blas_sizes("conv2d", g);
+  if (bias.shape() != Shape{g.f}) {
+    throw ShapeError(fmt::format("conv2d: the bias must be [{}], one value per filter, got {} ({})", g.f,
+                                 shape_str(bias.shape()), conv_context(input.shape(), weight.shape(), options)));
+  }
+  const std::array<long, 2> size{static_cast<long>(g.rows.in), static_cast<long>(g.cols.in)};
+  const std::array<long, 2> kernel{static_cast<long>(g.rows.kernel), static_cast<long>(g.cols.kernel)};
+  return record<T>(
+      op_conv2d, conv_forward(g, input.value(), weight.value(), bias.value().data()), {input, weight, bias},
+      // The bias's gradient is the output's gradient summed over the images and the positions.
+      [options, size, kernel](const BackwardContext<T>& c) {
+        Variable<T> gx, gw, gb;
+        if (c.needs(0)) gx = conv_transpose2d(c.grad, c.in[1], size, options);
+        if (c.needs(1)) gw = conv2d_weight_grad(c.in[0], c.grad, kernel, options);
+        if (c.needs(2)) gb = sum(c.grad, {0, 2, 3});
+        return grads(gx, gw, gb);
+      },
+      reads::input(0) | reads::input(1));
+}
+
+template <class T>
 Variable<T> conv_transpose2d(const Variable<T>& input, const Variable<T>& weight, std::array<long, 2> output_size,
                              const Conv2dOptions& options) {
   const char* op = "conv_transpose2d";
@@ -339,11 +369,12 @@ Variable<T> conv2d_weight_grad(const Variable<T>& input, const Variable<T>& grad
       reads::input(0) | reads::input(1));
 }
 
-#define AG_CONV(T)                                                                                     \
-  template Variable<T> conv2d(const Variable<T>&, const Variable<T>&, const Conv2dOptions&);           \
-  template Variable<T> conv_transpose2d(const Variable<T>&, const Variable<T>&, std::array<long, 2>,   \
-                                        const Conv2dOptions&);                                         \
-  template Variable<T> conv2d_weight_grad(const Variable<T>&, const Variable<T>&, std::array<long, 2>, \
+#define AG_CONV(T)                                                                                               \
+  template Variable<T> conv2d(const Variable<T>&, const Variable<T>&, const Conv2dOptions&);                     \
+  template Variable<T> conv2d(const Variable<T>&, const Variable<T>&, const Variable<T>&, const Conv2dOptions&); \
+  template Variable<T> conv_transpose2d(const Variable<T>&, const Variable<T>&, std::array<long, 2>,             \
+                                        const Conv2dOptions&);                                                   \
+  template Variable<T> conv2d_weight_grad(const Variable<T>&, const Variable<T>&, std::array<long, 2>,           \
                                           const Conv2dOptions&);
 AG_INSTANTIATE(AG_CONV)
 
