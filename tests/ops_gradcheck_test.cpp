@@ -137,6 +137,11 @@ std::vector<Case> make_cases() {
   add("shape", "slice from the end", [](const Vars& v) { return ag::slice(v[0], -1, -3, 100); }, {uniform({2, 6})});
   add("shape", "unslice", [](const Vars& v) { return ag::unslice(v[0], {5, 2}, 0, 1, 5, 2); }, {uniform({2, 2})});
   add("shape", "gather_rows", [](const Vars& v) { return ag::gather_rows(v[0], {2, 0, 2, 3}); }, {uniform({4, 3})});
+  add("shape", "gather_rows of fewer rows than the input",
+      [](const Vars& v) {
+        return ag::gather_rows(v[0], {3, 1});
+      },
+      {uniform({5, 2})});
   add("shape", "scatter_add_rows",
       [](const Vars& v) {
         return ag::scatter_add_rows(v[0], {1, 1, 0}, 3);
@@ -360,11 +365,30 @@ TEST_CASE("shape ops") {
 TEST_CASE("reductions over all axes, given axes, with and without keepdims, rank 1 included") {
   check_group("reductions");
 }
+TEST_CASE("convolution: conv2d, conv_transpose2d and conv2d_weight_grad on odd shapes") {
+  check_group("convolution");
+}
+TEST_CASE("pooling: max and mean with overlapping windows and padding") {
+  check_group("pooling");
+}
 TEST_CASE("reused nodes and diamonds accumulate every path") {
   check_group("graphs");
 }
 TEST_CASE("gradcheck fails a wrong rule, gradgradcheck a rule right to first order only") {
   check_group("wrong rules");
+}
+
+// The groups the test cases above check, one test case each: a group of cases that no test case
+// runs would count for the coverage check below without ever being checked (it happened).
+const std::set<std::string> groups_with_a_test_case = {"arithmetic", "elementwise", "where",   "matmul", "shape",
+                                                       "reductions", "convolution", "pooling", "graphs", "wrong rules"};
+
+TEST_CASE("every group of cases is run by a test case") {
+  for (const Case& c : cases()) {
+    CAPTURE(c.name);
+    CHECK_MESSAGE(groups_with_a_test_case.count(c.group) == 1,
+                  "group " << c.group << " has no test case calling check_group (add one, and list it)");
+  }
 }
 
 TEST_CASE("every primitive has a gradient check, first and second order") {
