@@ -2,11 +2,7 @@
 // Each test fails if the rule it covers is taken out; the comments say which mutation it catches.
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <nn/nn.hpp>
-#include <set>
-#include <sstream>
 
 #include "test_util.hpp"
 
@@ -428,35 +424,5 @@ TEST_CASE("the README's convnet trains as written") {
 }
 
 TEST_CASE("every line of the README's convnet is in this test") {
-  const std::filesystem::path here(__FILE__);
-  const auto read = [](const std::filesystem::path& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
-  const auto trimmed = [](const std::string& line) {
-    const auto first = line.find_first_not_of(' ');
-    return first == std::string::npos ? std::string() : line.substr(first);
-  };
-  std::set<std::string> ours;
-  std::istringstream test_lines(read(here));
-  for (std::string line; std::getline(test_lines, line);) ours.insert(trimmed(line));
-
-  const std::string readme = read(here.parent_path().parent_path() / "README.md");
-  const auto section = readme.find("\n## Convolutional networks: modules\n");
-  REQUIRE(section != std::string::npos);
-  const auto start = readme.find("```cpp\n", section);
-  REQUIRE(start != std::string::npos);
-  const auto end = readme.find("```\n", start + 7);
-  REQUIRE(end != std::string::npos);
-  std::istringstream snippet(readme.substr(start + 7, end - start - 7));
-  int lines = 0;
-  for (std::string line; std::getline(snippet, line);) {
-    if (trimmed(line).empty()) continue;
-    ++lines;
-    CHECK_MESSAGE(ours.count(trimmed(line)) == 1, "README line not in the test: " << line);
-  }
-  CHECK(lines > 15);
+  test::check_readme_snippet(__FILE__, "\n## Convolutional networks: modules\n", 15);
 }

@@ -4,12 +4,10 @@
 
 #include <autograd/autograd.hpp>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <nn/nn.hpp>
-#include <set>
-#include <sstream>
 #include <string>
+
+#include "test_util.hpp"
 
 namespace {
 
@@ -86,33 +84,5 @@ TEST_CASE("the README's nn model trains as written") {
 }
 
 TEST_CASE("every line of the README's nn model is in this test") {
-  const std::filesystem::path here(__FILE__);
-  const auto read = [](const std::filesystem::path& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
-  const auto trimmed = [](const std::string& line) {
-    const auto first = line.find_first_not_of(' ');
-    return first == std::string::npos ? std::string() : line.substr(first);
-  };
-  std::set<std::string> ours;
-  std::istringstream test_lines(read(here));
-  for (std::string line; std::getline(test_lines, line);) ours.insert(trimmed(line));
-
-  const std::string readme = read(here.parent_path().parent_path() / "README.md");
-  const auto start = readme.find("```cpp\n#include <nn/nn.hpp>");
-  REQUIRE(start != std::string::npos);
-  const auto end = readme.find("```\n", start + 6);
-  REQUIRE(end != std::string::npos);
-  std::istringstream snippet(readme.substr(start + 7, end - start - 7));
-  int lines = 0;
-  for (std::string line; std::getline(snippet, line);) {
-    if (trimmed(line).empty()) continue;
-    ++lines;
-    CHECK_MESSAGE(ours.count(trimmed(line)) == 1, "README line not in the test: " << line);
-  }
-  CHECK(lines > 20);
+  test::check_readme_snippet(__FILE__, "```cpp\n#include <nn/nn.hpp>", 20);
 }

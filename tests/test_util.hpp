@@ -74,6 +74,8 @@ std::string error_of(F&& f) {
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <sstream>
 #include <string>
 
 namespace test {
@@ -105,6 +107,37 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 inline std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Checks that every non-blank line of the README's first ```cpp block after `marker` is a line of
+// `test_file` (leading spaces ignored), and that the block has more than `min_lines` of them: the
+// README then shows only code that this test compiles and runs.
+inline void check_readme_snippet(const std::filesystem::path& test_file, const std::string& marker, int min_lines) {
+  const auto trimmed = [](const std::string& line) {
+    const auto first = line.find_first_not_of(' ');
+    return first == std::string::npos ? std::string() : line.substr(first);
+  };
+  const std::string test_text = read_bytes(test_file.string());
+  REQUIRE(!test_text.empty());
+  std::set<std::string> ours;
+  std::istringstream test_lines(test_text);
+  for (std::string line; std::getline(test_lines, line);) ours.insert(trimmed(line));
+
+  const std::string readme = read_bytes((test_file.parent_path().parent_path() / "README.md").string());
+  const auto at = readme.find(marker);
+  REQUIRE(at != std::string::npos);
+  const auto start = readme.find("```cpp\n", at);
+  REQUIRE(start != std::string::npos);
+  const auto end = readme.find("```\n", start + 7);
+  REQUIRE(end != std::string::npos);
+  std::istringstream snippet(readme.substr(start + 7, end - start - 7));
+  int lines = 0;
+  for (std::string line; std::getline(snippet, line);) {
+    if (trimmed(line).empty()) continue;
+    ++lines;
+    CHECK_MESSAGE(ours.count(trimmed(line)) == 1, "README line not in " << test_file.filename() << ": " << line);
+  }
+  CHECK(lines > min_lines);
 }
 
 }  // namespace test
