@@ -3,10 +3,11 @@
 // (conv_transpose2d) and in w (conv2d_weight_grad). Each is linear in both its arguments, so the
 // gradient of any one of them is one of the others: the family differentiates any number of times.
 //
-// Each image is lowered once: im2col lays its patches out as the columns of a matrix (windows.hpp),
-// one BLAS product per group does the arithmetic, col2im folds columns back. Images are split over
-// the engine's threads, each with a buffer of its own; inside them BLAS runs on one thread (OpenMP
-// does not nest), and with one image BLAS uses the threads itself.
+// im2col lays each image's patches out as the columns of a matrix (windows.hpp), several images
+// side by side, and one BLAS product per group and block of images does the arithmetic; col2im
+// folds columns back. The batch is split over the engine's threads, each with buffers of its own;
+// inside them BLAS runs on one thread (OpenMP does not nest), and when the batch is not split
+// BLAS uses the threads itself.
 #include <cblas.h>
 #include <fmt/format.h>
 
