@@ -266,42 +266,32 @@ const Primitive op_conv2d_weight_grad("conv2d_weight_grad");
 
 template <class T>
 Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Conv2dOptions& options) {
+  return conv2d(input, weight, Variable<T>(), options);
+}
+
+// With a bias, its gradient is the output's gradient summed over the images and the positions.
+template <class T>
+Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Variable<T>& bias,
+                   const Conv2dOptions& options) {
   const ConvGeometry g = conv_geometry("conv2d", input.shape(), weight.shape(), options);
   check_blas_sizes("conv2d", g);
+  if (bias.defined() && bias.shape() != Shape{g.f}) {
+    throw ShapeError(fmt::format("conv2d: the bias must be [{}], one value per filter, got {} ({})", g.f,
+                                 shape_str(bias.shape()), conv_context(input.shape(), weight.shape(), options)));
+  }
+  VariableList<T> inputs{input, weight};
+  if (bias.defined()) inputs.push_back(bias);
   const std::array<long, 2> size{static_cast<long>(g.rows.in), static_cast<long>(g.cols.in)};
   const std::array<long, 2> kernel{static_cast<long>(g.rows.kernel), static_cast<long>(g.cols.kernel)};
   return record<T>(
-      op_conv2d, conv_forward(g, input.value(), weight.value()), {input, weight},
+      op_conv2d, conv_forward(g, input.value(), weight.value(), bias.defined() ? bias.value().data() : nullptr), inputs,
       [options, size, kernel](const BackwardContext<T>& c) {
         Variable<T> gx, gw;
         if (c.needs(0)) gx = conv_transpose2d(c.grad, c.in[1], size, options);
         if (c.needs(1)) gw = conv2d_weight_grad(c.in[0], c.grad, kernel, options);
-        return grads(gx, gw);
-      },
-      reads::input(0) | reads::input(1));
-}
-
-template <class T>
-Variable<T> conv2d(const Variable<T>& input, const Variable<T>& weight, const Variable<T>& bias,
-                   const Conv2dOptions& options) {
-  if (!bias.defined()) return conv2d(input, weight, options);
-  const ConvGeometry g = conv_geometry("conv2d", input.shape(), weight.shape(), options);
-  check_blas_sizes("conv2d", g);
-  if (bias.shape() != Shape{g.f}) {
-    throw ShapeError(fmt::format("conv2d: the bias must be [{}], one value per filter, got {} ({})", g.f,
-                                 shape_str(bias.shape()), conv_context(input.shape(), weight.shape(), options)));
-  }
-  const std::array<long, 2> size{static_cast<long>(g.rows.in), static_cast<long>(g.cols.in)};
-  const std::array<long, 2> kernel{static_cast<long>(g.rows.kernel), static_cast<long>(g.cols.kernel)};
-  return record<T>(
-      op_conv2d, conv_forward(g, input.value(), weight.value(), bias.value().data()), {input, weight, bias},
-      // The bias's gradient is the output's gradient summed over the images and the positions.
-      [options, size, kernel](const BackwardContext<T>& c) {
-        Variable<T> gx, gw, gb;
-        if (c.needs(0)) gx = conv_transpose2d(c.grad, c.in[1], size, options);
-        if (c.needs(1)) gw = conv2d_weight_grad(c.in[0], c.grad, kernel, options);
-        if (c.needs(2)) gb = sum(c.grad, {0, 2, 3});
-        return grads(gx, gw, gb);
+        VariableList<T> gradients = grads(gx, gw);
+        if (c.in.size() == 3) gradients.push_back(c.needs(2) ? sum(c.grad, {0, 2, 3}) : Variable<T>());
+        return gradients;
       },
       reads::input(0) | reads::input(1));
 }

@@ -61,8 +61,8 @@ void for_planes(const PoolGeometry& g, Body body) {
 }
 
 // Calls window(o, r0, r1, c0, c1) for every output position o of a plane, in order, with the rows
-// [r0, r1) and columns [c0, c1) of the plane its window holds: clipped to the image once, so that
-// the loops over them test nothing.
+// [r0, r1) and columns [c0, c1) of the plane its window holds: clipped to the image, so that the
+// loops over them test nothing.
 template <class Window>
 void for_windows(const PoolGeometry& g, Window window) {
   const auto clipped = [](const WindowAxis& a, std::size_t o) {
@@ -71,11 +71,12 @@ void for_windows(const PoolGeometry& g, Window window) {
         static_cast<std::size_t>(std::max(start, 0L)),
         static_cast<std::size_t>(std::min(start + static_cast<long>(a.kernel), static_cast<long>(a.in)))};
   };
-  std::vector<std::array<std::size_t, 2>> columns(g.cols.out);
-  for (std::size_t ocol = 0; ocol < g.cols.out; ++ocol) columns[ocol] = clipped(g.cols, ocol);
   for (std::size_t orow = 0, o = 0; orow < g.rows.out; ++orow) {
     const auto [r0, r1] = clipped(g.rows, orow);
-    for (std::size_t ocol = 0; ocol < g.cols.out; ++ocol, ++o) window(o, r0, r1, columns[ocol][0], columns[ocol][1]);
+    for (std::size_t ocol = 0; ocol < g.cols.out; ++ocol, ++o) {
+      const auto [c0, c1] = clipped(g.cols, ocol);
+      window(o, r0, r1, c0, c1);
+    }
   }
 }
 
