@@ -16,6 +16,8 @@
 #include "nn/module.hpp"
 #include "nn/optim.hpp"
 #include "nn/random.hpp"
+#include "nn/rbm.hpp"
+#include "nn/rbm_estimates.hpp"
 #include "nn/stacked_autoencoder.hpp"
 #include "nn/visualize.hpp"
 
