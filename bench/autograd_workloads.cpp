@@ -327,33 +327,6 @@ Workload autoencoder_products(int batch) {
                         {true, false, in, hidden, b}});
 }
 
-// The matrix products of conv_layer(batch, in, out, side) as the engine makes them, and nothing
-// else (no im2col, col2im, reduction or allocation): per image n, y[n] = W cols, dcols = W^T dy[n]
-// and dW += dy[n] cols^T, the images split over the threads as the engine splits them (BLAS on one
-// thread inside each range), each range with buffers of its own for cols, dcols and dW.
-Workload conv_products(int batch, int in, int out, int side) {
-  const std::size_t n = static_cast<std::size_t>(batch), f = static_cast<std::size_t>(out),
-                    k = static_cast<std::size_t>(in) * 9, p = static_cast<std::size_t>(side) * side;
-  auto w = std::make_shared<std::vector<float>>(f * k, 0.01f);
-  auto y = std::make_shared<std::vector<float>>(n * f * p);
-  auto dy = std::make_shared<std::vector<float>>(n * f * p, 0.5f);
-  return {[=] {
-            ag::detail::parallel_ranges(n, n * f * p, [&](std::size_t begin, std::size_t end) {
-              std::vector<float> cols(k * p, 0.25f), dcols(k * p), dw(f * k, 0.0f);
-              const int F = static_cast<int>(f), K = static_cast<int>(k), P = static_cast<int>(p);
-              for (std::size_t i = begin; i < end; ++i) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, F, P, K, 1.0f, w->data(), K, cols.data(), P,
-                            0.0f, y->data() + i * f * p, P);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, P, F, 1.0f, w->data(), K,
-                            dy->data() + i * f * p, P, 0.0f, dcols.data(), P);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, F, K, P, 1.0f, dy->data() + i * f * p, P,
-                            cols.data(), P, 1.0f, dw.data(), K);
-              }
-            });
-          },
-          1};
-}
-
 }  // namespace
 
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
@@ -403,7 +376,6 @@ std::vector<NamedWorkload> engine_only_workloads() {
   return {
       {"mlp_products_only_batch256", [] { return mlp_products(256); }},
       {"autoencoder_products_only_batch256", [] { return autoencoder_products(256); }},
-      {"conv_layer_products_only_batch64", [] { return conv_products(64, 32, 64, 28); }},
       {"sgemm_1024", [] { return sgemm(1024); }},
   };
 }

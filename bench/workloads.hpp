@@ -115,8 +115,7 @@ inline std::vector<float> shared_uniform(std::size_t count, float lo, float hi, 
 
 // Workloads of this engine alone. autograd's: mlp_products_only_batch256, the batch-256 MLP step's
 // eight matrix products through CBLAS (the floor under that step), autoencoder_products_only_batch256,
-// the sparse auto-encoder step's five, conv_layer_products_only_batch64, the convolution layer's
-// 3 x 64 products, and sgemm_1024, one 1024^3 sgemm (the machine's ceiling).
+// the sparse auto-encoder step's five, and sgemm_1024, one 1024^3 sgemm (the machine's ceiling).
 std::vector<NamedWorkload> engine_only_workloads();
 
 // One epoch of Adam training at batch 64 over `count` images [count, 784] with their labels.

@@ -7,14 +7,17 @@
 // side by side, and one BLAS product per group and block of images does the arithmetic; col2im
 // folds columns back. The batch is split over the engine's threads, each with buffers of its own;
 // inside them BLAS runs on one thread (OpenMP does not nest), and when the batch is not split
-// BLAS uses the threads itself.
+// BLAS uses the threads itself. In float, oneDNN's direct kernels do the work when the engine is
+// built with them (conv_dnnl.hpp); this lowering is the double path and the fallback.
 #include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "autograd/ops/common.hpp"
+#include "autograd/ops/conv_dnnl.hpp"
 #include "autograd/ops/windows.hpp"
 
 namespace ag {
@@ -162,6 +165,9 @@ void pack_outputs(const ConvGeometry& g, std::size_t count, const T* outputs, T*
 template <class T>
 Tensor<T> conv_forward(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& w, const T* bias = nullptr) {
   Tensor<T> y = uninitialized<T>(output_shape(g));
+  if constexpr (std::is_same_v<T, float>) {
+    if (detail::dnnl_conv_forward(g, x.data(), w.data(), bias, y.data())) return y;
+  }
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters();
   for_image_blocks<T>(g, blocking(g), [&](std::size_t, std::size_t first, std::size_t count, T* columns, T* outputs) {
     const T* cols = lower(g, x.data() + first * g.image_size(), count, columns);
@@ -183,6 +189,9 @@ Tensor<T> conv_forward(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T
 template <class T>
 Tensor<T> conv_input_grad(const ConvGeometry& g, const Tensor<T>& dy, const Tensor<T>& w) {
   Tensor<T> dx = uninitialized<T>(input_shape(g));
+  if constexpr (std::is_same_v<T, float>) {
+    if (detail::dnnl_conv_backward_data(g, dy.data(), w.data(), dx.data())) return dx;
+  }
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters();
   for_image_blocks<T>(g, blocking(g), [&](std::size_t, std::size_t first, std::size_t count, T* columns, T* outputs) {
     const T* grads_out = dy.data() + first * g.f * P;
@@ -211,6 +220,10 @@ Tensor<T> conv_input_grad(const ConvGeometry& g, const Tensor<T>& dy, const Tens
 template <class T>
 Tensor<T> conv_weight_grad(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& dy) {
   const Shape shape = weight_shape(g);
+  if constexpr (std::is_same_v<T, float>) {
+    Tensor<T> dw = uninitialized<T>(shape);
+    if (detail::dnnl_conv_backward_weights(g, x.data(), dy.data(), dw.data())) return dw;
+  }
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters(), size = element_count(shape);
   const Blocking b = blocking(g);
   Tensor<T> partial = full<T>({b.parts, size}, T(0));
