@@ -639,3 +639,26 @@ TEST_CASE("RBM: errors name the function and the shapes, and enumeration refuses
   nn::Rbm<double> largest(22, 20, {.weight_scale = 0});  // W = 0, b = c = 0: Z = 2^42
   CHECK(nn::exact_log_partition(largest) == doctest::Approx(42 * std::log(2.0)).epsilon(1e-12));
 }
+
+TEST_CASE("RBM: every line of the README's example is in this test and it runs") {
+  nn::Generator data_gen(5);
+  const Tensor<float> images = data_gen.bernoulli<float>({256, 784}, 0.3);
+  const Tensor<float> batch = xt::view(images, xt::range(0, 64), xt::all());
+  // From the README's "Restricted Boltzmann machines" ...
+  // clang-format off
+  nn::Generator gen(1);
+  nn::Rbm<float> rbm(784, 256, {.weight_scale = 0.01, .generator = &gen});  // W [784, 256], b, c
+  rbm.visible_bias().mutable_value() = nn::base_rate_bias(images);           // the data's log-odds
+  nn::SGD<float> sgd(rbm.parameters(), {.lr = 0.05, .momentum = 0.5, .weight_decay = 1e-4});
+  nn::PersistentChain<float> chain(64, 784, gen);                            // PCD's fantasy particles
+  const auto cd = nn::persistent_contrastive_divergence(rbm, batch, chain, 1, gen);  // or contrastive_divergence(rbm, batch, k, gen)
+  sgd.zero_grad();
+  ag::backward(cd.loss);                                                     // mean F(batch) - mean F(particles)
+  // clang-format on
+  const Tensor<float> w = rbm.weight().value(), g = rbm.weight().grad().value();
+  sgd.step();
+  // ... to here: the first step is W - lr (dL/dW + weight_decay W), the gradient not zero.
+  CHECK(xt::amax(xt::abs(g))() > 1e-3f);
+  CHECK(xt::allclose(rbm.weight().value(), w - 0.05f * (g + 1e-4f * w), 1e-6, 1e-7));
+  test::check_readme_snippet(__FILE__, "\n## Restricted Boltzmann machines\n", 8);
+}
