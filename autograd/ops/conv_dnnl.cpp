@@ -109,13 +109,13 @@ struct Operand {
   std::optional<dnnl::reorder> convert;
 };
 
-Operand operand(int id, const memory::desc& plain, const memory::desc& chosen, bool is_output) {
-  Operand o{id, plain, chosen, std::nullopt};
-  if (plain != chosen) {
-    o.convert = is_output ? dnnl::reorder(dnnl::reorder::primitive_desc(cpu(), chosen, cpu(), plain))
-                          : dnnl::reorder(dnnl::reorder::primitive_desc(cpu(), plain, cpu(), chosen));
-  }
-  return o;
+Operand input(int id, const memory::desc& plain, const memory::desc& chosen) {
+  if (plain == chosen) return {id, plain, chosen, std::nullopt};
+  return {id, plain, chosen, dnnl::reorder(dnnl::reorder::primitive_desc(cpu(), plain, cpu(), chosen))};
+}
+Operand output(int id, const memory::desc& plain, const memory::desc& chosen) {
+  if (plain == chosen) return {id, plain, chosen, std::nullopt};
+  return {id, plain, chosen, dnnl::reorder(dnnl::reorder::primitive_desc(cpu(), chosen, cpu(), plain))};
 }
 
 // A convolution ready to run: its kernel, its inputs in the order the callers pass them, its
@@ -130,9 +130,9 @@ struct Prepared {
 // Builds the kernel for one convolution, or nothing when oneDNN has only its reference code for it
 // (slower than the BLAS lowering) or rejects it.
 template <class PrimitiveDesc, class Primitive>
-std::optional<Prepared> prepared(const PrimitiveDesc& pd, std::vector<Operand> inputs, Operand output) {
+std::optional<Prepared> prepared(const PrimitiveDesc& pd, std::vector<Operand> inputs, Operand result) {
   if (std::string_view(pd.impl_info_str()).substr(0, 3) == "ref") return std::nullopt;
-  return Prepared{Primitive(pd), std::move(inputs), std::move(output), pd.scratchpad_desc()};
+  return Prepared{Primitive(pd), std::move(inputs), std::move(result), pd.scratchpad_desc()};
 }
 
 std::optional<Prepared> prepare(const ConvGeometry& g, Kind kind) {
@@ -156,11 +156,11 @@ std::optional<Prepared> prepare(const ConvGeometry& g, Kind kind) {
     switch (kind) {
       case Kind::forward:
       case Kind::forward_with_bias: {
-        std::vector<Operand> inputs{operand(DNNL_ARG_SRC, d.src, forward.src_desc(), false),
-                                    operand(DNNL_ARG_WEIGHTS, d.weights, forward.weights_desc(), false)};
-        if (kind == Kind::forward_with_bias) inputs.push_back(operand(DNNL_ARG_BIAS, d.bias, d.bias, false));
+        std::vector<Operand> inputs{input(DNNL_ARG_SRC, d.src, forward.src_desc()),
+                                    input(DNNL_ARG_WEIGHTS, d.weights, forward.weights_desc())};
+        if (kind == Kind::forward_with_bias) inputs.push_back(input(DNNL_ARG_BIAS, d.bias, d.bias));
         return prepared<convolution_forward::primitive_desc, convolution_forward>(
-            forward, std::move(inputs), operand(DNNL_ARG_DST, d.dst, forward.dst_desc(), true));
+            forward, std::move(inputs), output(DNNL_ARG_DST, d.dst, forward.dst_desc()));
       }
       case Kind::backward_data: {
         const convolution_backward_data::primitive_desc data(
@@ -169,9 +169,9 @@ std::optional<Prepared> prepare(const ConvGeometry& g, Kind kind) {
             attr, cpu(), forward);
         return prepared<convolution_backward_data::primitive_desc, convolution_backward_data>(
             data,
-            {operand(DNNL_ARG_DIFF_DST, d.dst, data.diff_dst_desc(), false),
-             operand(DNNL_ARG_WEIGHTS, d.weights, data.weights_desc(), false)},
-            operand(DNNL_ARG_DIFF_SRC, d.src, data.diff_src_desc(), true));
+            {input(DNNL_ARG_DIFF_DST, d.dst, data.diff_dst_desc()),
+             input(DNNL_ARG_WEIGHTS, d.weights, data.weights_desc())},
+            output(DNNL_ARG_DIFF_SRC, d.src, data.diff_src_desc()));
       }
       case Kind::backward_weights: {
         const convolution_backward_weights::primitive_desc weights(
@@ -180,9 +180,8 @@ std::optional<Prepared> prepare(const ConvGeometry& g, Kind kind) {
             attr, cpu(), forward);
         return prepared<convolution_backward_weights::primitive_desc, convolution_backward_weights>(
             weights,
-            {operand(DNNL_ARG_SRC, d.src, weights.src_desc(), false),
-             operand(DNNL_ARG_DIFF_DST, d.dst, weights.diff_dst_desc(), false)},
-            operand(DNNL_ARG_DIFF_WEIGHTS, d.weights, weights.diff_weights_desc(), true));
+            {input(DNNL_ARG_SRC, d.src, weights.src_desc()), input(DNNL_ARG_DIFF_DST, d.dst, weights.diff_dst_desc())},
+            output(DNNL_ARG_DIFF_WEIGHTS, d.weights, weights.diff_weights_desc()));
       }
     }
   } catch (const dnnl::error&) {
