@@ -9,6 +9,7 @@
 // The model.
 #include "nn/autoencoder.hpp"
 #include "nn/convolution.hpp"
+#include "nn/dbn.hpp"
 #include "nn/inception.hpp"
 #include "nn/init.hpp"
 #include "nn/layers.hpp"
@@ -18,6 +19,7 @@
 #include "nn/random.hpp"
 #include "nn/rbm.hpp"
 #include "nn/rbm_estimates.hpp"
+#include "nn/rbm_training.hpp"
 #include "nn/stacked_autoencoder.hpp"
 #include "nn/visualize.hpp"
 

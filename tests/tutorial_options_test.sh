@@ -348,6 +348,66 @@ case $program in
     fi
     ;;
 
+  rbm)
+    for value in 0 4097 abc -1 1.5 ""; do expect 2 "--hidden" --hidden "$value"; expect 2 "--dbn-hidden" --dbn-hidden "$value"; done
+    for value in 0 -1 1001 abc; do
+      expect 2 "--epochs" --epochs "$value"
+      expect 2 "--dbn-epochs" --dbn-epochs "$value"
+      expect 2 "--fine-tune-epochs" --fine-tune-epochs "$value"
+    done
+    expect 2 "--epochs" --epochs 1 --epochs 2
+    for value in 0 101 abc; do expect 2 "--k" --k "$value"; done
+    expect 2 "--cd" --cd=abc
+    for value in -1 0 nan inf 1.5 1e-3x abc ""; do expect 2 "--lr" --lr "$value"; done
+    for value in 0 -1 60001 abc; do expect 2 "--train-images" --train-images "$value"; done
+    for value in 0 10001 abc; do expect 2 "--test-images" --test-images "$value"; done
+    for value in 0 100001 abc; do expect 2 "--gibbs-steps" --gibbs-steps "$value"; done
+    for value in 0 1 10001 abc; do expect 2 "--ais-runs" --ais-runs "$value"; done
+    for value in 0 2 1000001 abc; do expect 2 "--ais-steps" --ais-steps "$value"; done
+    for value in -1 18446744073709551616 1.5 abc; do expect 2 "--seed" --seed "$value"; done
+    for value in 0 257; do expect 2 "--threads" --threads "$value"; done
+    expect 2 "--data" --data ""
+    expect 2 "--out" --out ""
+    # A bad option is found before a bad output folder.
+    expect 2 "--ais-runs" --out "$work/file" --ais-runs 1
+    # The output folder, and the curve's file in it, are checked before the data is read.
+    for dir in $unwritable_folders; do
+      expect 1 "$dir" --out "$dir"
+      expect 1 "$dir" --out "$dir" --data "$work/no-data"
+    done
+    mkdir -p "$work/taken/rbm_curve.csv"
+    expect 1 "$work/taken/rbm_curve.csv" --out "$work/taken"
+    expect 1 "dataset-fashion-mnist" --data "$work/no-data" --out "$work/out/created"
+    [ -d "$work/out/created" ] || fail "rbm: the missing output folder was not created"
+    mkdir -p "$work/bad-data" && echo "not an IDX file" >"$work/bad-data/train-images-idx3-ubyte"
+    expect 1 "$work/bad-data" --data "$work/bad-data" --out "$work/out"
+    # A short run (the CI command): small layers, one epoch of each stage on 1,000 images, a short
+    # AIS; the curve complete, the three pictures PNG files, the estimates and accuracies printed.
+    short="--hidden 32 --dbn-hidden 16 --epochs 2 --dbn-epochs 1 --fine-tune-epochs 1 --train-images 1000 --test-images 500 --gibbs-steps 20 --ais-runs 10 --ais-steps 200"
+    if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ]; then
+      # shellcheck disable=SC2086
+      expect_late 0 "" $short --out "$work/trained"
+      [ "$(head -n 1 "$work/trained/rbm_curve.csv")" = "epoch,cd_loss,reconstruction_error,pseudo_log_likelihood,seconds" ] &&
+        [ "$(wc -l <"$work/trained/rbm_curve.csv")" -eq 3 ] || fail "rbm: no complete rbm_curve.csv"
+      for name in rbm_filters rbm_samples dbn_samples; do
+        head -c 8 "$work/trained/$name.png" | od -c | grep -q "P   N   G" || fail "rbm: $name.png is not a PNG file"
+      done
+      grep -q "1000 training and 500 test images" "$work/stdout" || fail "rbm: --train-images or --test-images not used"
+      grep -q "epoch 2/2 .*pseudo-log-likelihood -[0-9]" "$work/stdout" || fail "rbm: no pseudo-likelihood per epoch"
+      grep -q "log Z = [0-9.]*, band \[" "$work/stdout" || fail "rbm: no AIS estimate with its band"
+      grep -q "mean log-likelihood: test -[0-9.]* nats" "$work/stdout" || fail "rbm: no test log-likelihood"
+      grep -q "test accuracy: DBN-initialised 0\.[0-9]*, random start 0\.[0-9]*" "$work/stdout" ||
+        fail "rbm: no accuracies printed"
+      # A picture that cannot be written is named, the others are still written, exit 1.
+      mkdir -p "$work/full/rbm_samples.png"
+      # shellcheck disable=SC2086
+      expect_late 1 "rbm_samples.png" $short --out "$work/full"
+      [ -s "$work/full/dbn_samples.png" ] && [ -s "$work/full/rbm_curve.csv" ] || fail "rbm: a failed picture stopped the others"
+    else
+      echo "skipped the training run: no Fashion-MNIST in $data (Debian: dataset-fashion-mnist)"
+    fi
+    ;;
+
   *)
     fail "unknown program $program"
     ;;
