@@ -243,6 +243,11 @@ const std::optional<Prepared>& kernel_for(const ConvGeometry& g, Kind kind) {
 // reordered copy and the scratch memory come from the engine's block cache.
 bool run(const ConvGeometry& g, Kind kind, std::initializer_list<const float*> in, float* out) {
   if (!dnnl_convolutions_enabled() || g.n == 0) return false;
+#ifdef AUTOGRAD_OPENMP
+  // Inside the caller's own parallel region oneDNN's regions would run on one thread, while a
+  // kernel built for more splits its work for them: it must not run there.
+  if (omp_in_parallel()) return false;
+#endif
   const ThreadCount threads;
   const std::optional<Prepared>& p = kernel_for(g, kind);
   if (!p) return false;

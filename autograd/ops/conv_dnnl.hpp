@@ -5,8 +5,9 @@
 // oneDNN's kernels convolve images in a channel-blocked layout without lowering them, about twice
 // as fast on AVX-512 (bench/, conv_layer_32to64_3x3_batch64). Our tensors stay [N, C, H, W]: each
 // call reorders its operands into the layout the kernel chose and its result back. Each function
-// returns false, having written nothing, when oneDNN is not built in, is switched off, or has no
-// kernel for the geometry; conv.cpp then lowers to BLAS, as it does in double.
+// returns false, having written nothing, when oneDNN is not built in, is switched off, has no
+// kernel for the geometry, or is called inside the caller's own OpenMP parallel region; conv.cpp
+// then lowers to BLAS, as it does in double.
 #pragma once
 
 #include <cstddef>
