@@ -263,6 +263,54 @@ Workload conv_layer(int batch, int in_channels, int out_channels, int side) {
 
 namespace {
 
+// The RBM of rbm_cd1_step as a user writes it with nn::Rbm and nn's CD loss; only the Bernoulli
+// draws read the pre-drawn uniforms (a unit is on where u < p) instead of a Generator.
+struct RbmCd1 {
+  using S = RbmSetup;
+  static constexpr std::size_t visible = S::visible, hidden = S::hidden;
+  ag::nn::Rbm<float> rbm{visible, hidden, {.weight_scale = 0}};  // W replaced by the shared draw below
+  ag::nn::SGD<float> sgd{rbm.parameters(), {.lr = S::lr, .momentum = S::momentum}};
+  T data;
+  V u_hidden, u_visible;
+
+  explicit RbmCd1(std::size_t batch)
+      : data(shared_tensor({batch, visible}, 0.0f, 1.0f, S::data_seed)),
+        u_hidden(shared_tensor({batch, hidden}, 0.0f, 1.0f, S::hidden_uniform_seed)),
+        u_visible(shared_tensor({batch, visible}, 0.0f, 1.0f, S::visible_uniform_seed)) {
+    for (float& x : data) x = x < static_cast<float>(S::density) ? 1.0f : 0.0f;
+    rbm.weight().mutable_value() = shared_tensor({visible, hidden}, -S::weight_limit(), S::weight_limit(), S::w_seed);
+  }
+
+  // v1: one block Gibbs step from the data, h ~ p(h | v0), v1 ~ p(v | h).
+  T negative() {
+    ag::NoGrad no_grad;
+    const V h = ag::lt(u_hidden, rbm.hidden_probability(V(data)));
+    return ag::lt(u_visible, rbm.visible_probability(h)).value();
+  }
+
+  V loss() { return ag::nn::contrastive_divergence_loss(rbm, data, negative()); }
+
+  void step() {
+    const V l = loss();
+    sgd.zero_grad();
+    ag::backward(l);
+    sgd.step();
+  }
+};
+
+}  // namespace
+
+Workload rbm_cd1_step(int batch) {
+  auto state = std::make_shared<RbmCd1>(static_cast<std::size_t>(batch));
+  return {[state] { state->step(); }, 1,
+          [state] {
+            ag::NoGrad no_grad;
+            return static_cast<double>(state->loss().item());
+          }};
+}
+
+namespace {
+
 Workload sgemm(int n) {
   auto a = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.5f);
   auto b = std::make_shared<std::vector<float>>(static_cast<std::size_t>(n) * n, 0.25f);

@@ -32,16 +32,17 @@
 // memory is only theirs when nothing else ran in the process. --quick (CI) takes shorter rounds, one repeat, and each
 // epoch's first 6,400 images. --workloads runs only the workloads and epochs named.
 //
-// Workloads with a flop count (the batch-256 MLP and auto-encoder steps, the LeNet step and the
-// convolution layer) are given in GFLOP/s beside this engine's sgemm_1024, which runs whenever one
-// of them does.
+// Workloads with a flop count (the batch-256 MLP and auto-encoder steps, the LeNet step, the
+// convolution layer and the RBM's CD-1 step) are given in GFLOP/s beside this engine's
+// sgemm_1024, which runs whenever one of them does.
 //
 // A workload that both engines start from the same parameters (the sparse auto-encoder, the
-// LeNet-like step) has its objective printed by each worker before and after its first two steps
-// (the convolution layer, which has no parameters to update, prints a figure of its forward and
-// its gradients instead); the driver refuses a run in which the engines' values differ by more
-// than a relative 1e-4: the engines would not be computing the same thing. Exits non-zero when a worker fails or
-// outlives its time limit.
+// LeNet-like step, the RBM's CD-1 step, whose Gibbs draws read the same pre-drawn uniforms in
+// both) has its objective printed by each worker before and after its first two steps (the
+// convolution layer, which has no parameters to update, prints a figure of its forward and its
+// gradients instead); the driver refuses a run in which the engines' values differ by more than
+// a relative 1e-4: the engines would not be computing the same thing. Exits non-zero when a
+// worker fails or outlives its time limit.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <poll.h>
@@ -92,10 +93,16 @@ constexpr double kLeNetFlops =
     2 * conv_flops(64, 1, 8, 5, 5, 28, 28) + 3 * conv_flops(64, 8, 16, 5, 5, 14, 14) + 3 * 2.0 * 64 * 784 * 10;
 // The 32->64 3x3 layer on 28x28 at batch 64, forward and both gradients.
 constexpr double kConvLayerFlops = 3 * conv_flops(64, 32, 64, 3, 3, 28, 28);
+// One CD-1 step of the 784 x 256 RBM at batch 64: six products of [64, 784] and [784, 256]'s
+// size, two in the Gibbs step (v0 W, h W'), two in the loss's free energies (v0 W again, v1 W) and
+// the two halves of W's gradient (v0' g0, v1' g1). The matrix-vector products (v b, b's gradient),
+// the sigmoids, softplus and the update are not counted.
+constexpr double kRbmCd1Flops = 6 * 2.0 * 64 * 784 * 256;
 
 // The flops of one item of a workload, for its GFLOP/s figure against sgemm; 0 for none.
 double flops_of(const std::string& workload) {
   if (workload == "lenet_step_batch64") return kLeNetFlops;
+  if (workload == "rbm_cd1_step_784x256_batch64") return kRbmCd1Flops;
   if (workload.rfind("conv_layer_", 0) == 0) return kConvLayerFlops;  // the layer, and its products alone
   if (workload.find("batch256") == std::string::npos) return 0;
   if (workload.rfind("mlp_", 0) == 0) return kMlpFlopsPerExample * 256;

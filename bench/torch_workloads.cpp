@@ -238,6 +238,57 @@ Workload conv_layer(int batch, int in_channels, int out_channels, int side) {
           }};
 }
 
+namespace {
+
+// The twin of this engine's RBM: the free energy in torch ops, the loss through torch's autograd,
+// torch::optim::SGD with momentum; the same pre-drawn uniforms for the Bernoulli draws.
+struct TorchRbmCd1 {
+  using S = RbmSetup;
+  torch::Tensor w, b, c, data, u_hidden, u_visible;  // W [visible, hidden]
+  std::unique_ptr<torch::optim::SGD> sgd;
+
+  explicit TorchRbmCd1(long batch) {
+    w = shared_tensor({S::visible, S::hidden}, -S::weight_limit(), S::weight_limit(), S::w_seed).requires_grad_();
+    b = torch::zeros({S::visible}).requires_grad_();
+    c = torch::zeros({S::hidden}).requires_grad_();
+    data = (shared_tensor({batch, S::visible}, 0.0f, 1.0f, S::data_seed) < S::density).to(torch::kFloat);
+    u_hidden = shared_tensor({batch, S::hidden}, 0.0f, 1.0f, S::hidden_uniform_seed);
+    u_visible = shared_tensor({batch, S::visible}, 0.0f, 1.0f, S::visible_uniform_seed);
+    sgd = std::make_unique<torch::optim::SGD>(std::vector<torch::Tensor>{w, b, c},
+                                              torch::optim::SGDOptions(S::lr).momentum(S::momentum));
+  }
+
+  // F(v) per row: -v b - sum_j softplus(c_j + (v W)_j).
+  torch::Tensor free_energy(const torch::Tensor& v) { return -v.mv(b) - torch::softplus(torch::addmm(c, v, w)).sum(1); }
+
+  // v1: one block Gibbs step from the data, h ~ p(h | v0), v1 ~ p(v | h).
+  torch::Tensor negative() {
+    torch::NoGradGuard no_grad;
+    const auto h = (u_hidden < torch::sigmoid(torch::addmm(c, data, w))).to(torch::kFloat);
+    return (u_visible < torch::sigmoid(torch::addmm(b, h, w.t()))).to(torch::kFloat);
+  }
+
+  torch::Tensor loss() { return free_energy(data).mean() - free_energy(negative().detach()).mean(); }
+
+  void step() {
+    auto l = loss();
+    sgd->zero_grad();
+    l.backward();
+    sgd->step();
+  }
+};
+
+}  // namespace
+
+Workload rbm_cd1_step(int batch) {
+  auto state = std::make_shared<TorchRbmCd1>(batch);
+  return {[state] { state->step(); }, 1,
+          [state] {
+            torch::NoGradGuard no_grad;
+            return state->loss().item<double>();
+          }};
+}
+
 void mlp_epoch(const float* images, const std::size_t* labels, std::size_t count) {
   torch::manual_seed(7);
   TorchMlp model;

@@ -58,6 +58,7 @@ std::vector<bench::NamedWorkload> workloads() {
       {"sparse_autoencoder_step_batch256", [] { return bench::sparse_autoencoder_step(256); }},
       {"lenet_step_batch64", [] { return bench::lenet_step(64); }},
       {"conv_layer_32to64_3x3_batch64", [] { return bench::conv_layer(64, 32, 64, 28); }},
+      {"rbm_cd1_step_784x256_batch64", [] { return bench::rbm_cd1_step(64); }},
   };
   for (auto& w : bench::engine_only_workloads()) all.push_back(std::move(w));
   return all;

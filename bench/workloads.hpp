@@ -75,6 +75,15 @@ Workload lenet_step(int batch);
 // [0, 1 / sqrt(in 9))) so that these sums of millions of terms have no cancellation to amplify
 // the engines' rounding differences.
 Workload conv_layer(int batch, int in_channels, int out_channels, int side);
+// One CD-1 step of a Bernoulli RBM of RbmSetup's sizes on a fixed binary batch of `batch` rows:
+// one block Gibbs step from the data under no-grad, h ~ p(h | v0), v1 ~ p(v | h), then the loss
+// mean F(v0) - mean F(v1) with v1 a constant, F(v) = -v b - sum_j softplus(c_j + (v W)_j),
+// backward, and SGD with momentum (RbmSetup::lr, ::momentum). The Bernoulli draws are not each
+// engine's own generator's: both read the same pre-drawn uniforms u (a unit is on where u < p),
+// the same u at every step, so that both engines sample the same states from the same
+// probabilities and their losses can be compared. Both start from the same weights and batch;
+// the objective is that loss at the current parameters, its Gibbs step taken with the same u.
+Workload rbm_cd1_step(int batch);
 
 // The LeNet-like network's sizes and constants, once for both engines. Weights are uniform in
 // (-limit, limit) with He's limit sqrt(6 / fan_in) for the convolutions and Xavier's
@@ -88,6 +97,20 @@ struct LeNetSetup {
   static float conv1_limit() { return static_cast<float>(std::sqrt(6.0 / (1 * kernel * kernel))); }
   static float conv2_limit() { return static_cast<float>(std::sqrt(6.0 / (channels1 * kernel * kernel))); }
   static float linear_limit() { return static_cast<float>(std::sqrt(6.0 / (features + classes))); }
+};
+
+// The RBM's sizes and constants, once for both engines. W [visible, hidden] is uniform in
+// (-limit, limit), limit = sqrt(6 / (visible + hidden)) (Xavier's); both biases start at 0. The
+// data are binary, each pixel on with probability `density` (the pixels on where a shared uniform
+// falls below it); the uniforms of the Gibbs step are drawn from [0, 1) once. Xavier's weights
+// rather than the practical guide's N(0, 0.01^2): with those, every F(v) is near -256 log 2 and
+// the loss a small difference of two large free energies, no figure to compare to 1e-4; with
+// these it starts at 38.4.
+struct RbmSetup {
+  static constexpr int visible = 784, hidden = 256;
+  static constexpr double lr = 0.1, momentum = 0.5, density = 0.3;
+  static constexpr std::uint32_t w_seed = 31, data_seed = 32, hidden_uniform_seed = 33, visible_uniform_seed = 34;
+  static float weight_limit() { return static_cast<float>(std::sqrt(6.0 / (visible + hidden))); }
 };
 
 // The convolution layer's seeds.
