@@ -6,22 +6,18 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
-#include <xtensor/xview.hpp>
 
 #include "autograd/instantiate.hpp"
+#include "nn/rbm_estimates.hpp"
 
 namespace ag::nn {
 
 namespace {
 
 // [N, units] with N >= 1, else a ShapeError naming the function, the layer and the sizes.
-template <class T>
-void check_layer_states(const char* function, const char* what, const Tensor<T>& x, std::size_t units,
+void check_layer_states(const char* function, const char* what, const Shape& x, std::size_t units,
                         const std::vector<std::size_t>& sizes) {
-  if (x.dimension() != 2 || x.shape()[0] == 0 || x.shape()[1] != units) {
-    throw ShapeError(fmt::format("{}: {} of shape {} for a DBN of layer sizes [{}] (expected [N, {}], N >= 1)",
-                                 function, what, shape_str(to_shape(x.shape())), fmt::join(sizes, ", "), units));
-  }
+  check_rows(function, what, x, units, fmt::format("a DBN of layer sizes [{}]", fmt::join(sizes, ", ")));
 }
 
 }  // namespace
@@ -67,28 +63,21 @@ Rbm<T>& DeepBeliefNet<T>::rbm(std::size_t k) {
 
 template <class T>
 Tensor<T> DeepBeliefNet<T>::up(const Tensor<T>& data, std::size_t layers) {
-  check_layer_states("DeepBeliefNet::up", "data", data, sizes_[0], sizes_);
+  check_layer_states("DeepBeliefNet::up", "data", to_shape(data.shape()), sizes_[0], sizes_);
   if (layers > rbms_.size()) {
     throw std::invalid_argument(fmt::format("DeepBeliefNet::up: layers = {} for a DBN of {} RBMs (0 to {})", layers,
                                             rbms_.size(), rbms_.size()));
   }
-  NoGrad no_grad;
-  constexpr std::size_t batch = 1000;
-  const std::size_t n = data.shape()[0];
-  Tensor<T> out = uninitialized<T>({n, sizes_[layers]});
-  for (std::size_t start = 0; start < n; start += batch) {
-    const std::size_t stop = std::min(n, start + batch);
-    Variable<T> h(Tensor<T>(xt::view(data, xt::range(start, stop), xt::all())));
-    for (std::size_t k = 0; k < layers; ++k) h = rbms_[k]->hidden_probability(h);
-    xt::view(out, xt::range(start, stop), xt::all()) = h.value();
-  }
-  return out;
+  Tensor<T> h = data;
+  for (std::size_t k = 0; k < layers; ++k) h = hidden_probabilities(*rbms_[k], h);
+  return h;
 }
 
 template <class T>
 DbnSample<T> DeepBeliefNet<T>::down(const Tensor<T>& top_visible, Generator& generator) {
   const std::size_t top_layer = rbms_.size() - 1;  // L-1, the top RBM's visible layer
-  check_layer_states("DeepBeliefNet::down", "the top RBM's visible states", top_visible, sizes_[top_layer], sizes_);
+  check_layer_states("DeepBeliefNet::down", "the top RBM's visible states", to_shape(top_visible.shape()),
+                     sizes_[top_layer], sizes_);
   NoGrad no_grad;
   DbnSample<T> s;
   s.probabilities.resize(rbms_.size());
@@ -105,7 +94,8 @@ DbnSample<T> DeepBeliefNet<T>::down(const Tensor<T>& top_visible, Generator& gen
 template <class T>
 DbnSample<T> DeepBeliefNet<T>::generate(const Tensor<T>& top_start, std::size_t gibbs_steps, Generator& generator) {
   const std::size_t top_layer = rbms_.size() - 1;
-  check_layer_states("DeepBeliefNet::generate", "the top RBM's starting states", top_start, sizes_[top_layer], sizes_);
+  check_layer_states("DeepBeliefNet::generate", "the top RBM's starting states", to_shape(top_start.shape()),
+                     sizes_[top_layer], sizes_);
   if (gibbs_steps == 0) throw std::invalid_argument("DeepBeliefNet::generate: gibbs_steps = 0 (at least 1)");
   NoGrad no_grad;
   Rbm<T>& top_rbm = *rbms_.back();
@@ -125,7 +115,7 @@ DbnSample<T> DeepBeliefNet<T>::generate(std::size_t count, std::size_t gibbs_ste
 template <class T>
 std::vector<std::vector<RbmEpoch>> pretrain_dbn(DeepBeliefNet<T>& dbn, const Tensor<T>& data,
                                                 const std::vector<RbmTraining>& training, Generator& generator) {
-  check_layer_states("pretrain_dbn", "data", data, dbn.sizes()[0], dbn.sizes());
+  check_layer_states("pretrain_dbn", "data", to_shape(data.shape()), dbn.sizes()[0], dbn.sizes());
   if (training.size() != 1 && training.size() != dbn.rbms()) {
     throw std::invalid_argument(fmt::format("pretrain_dbn: {} trainings for a DBN of {} RBMs (give 1 or {})",
                                             training.size(), dbn.rbms(), dbn.rbms()));
@@ -142,17 +132,7 @@ std::vector<std::vector<RbmEpoch>> pretrain_dbn(DeepBeliefNet<T>& dbn, const Ten
       std::fflush(t.progress);
     }
     history.push_back(train_rbm(rbm, input, t, generator));
-    if (k + 1 < dbn.rbms()) {
-      NoGrad no_grad;
-      Tensor<T> next = uninitialized<T>({input.shape()[0], rbm.hidden()});
-      constexpr std::size_t batch = 1000;
-      for (std::size_t start = 0; start < input.shape()[0]; start += batch) {
-        const std::size_t stop = std::min<std::size_t>(input.shape()[0], start + batch);
-        const Tensor<T> rows = xt::view(input, xt::range(start, stop), xt::all());
-        xt::view(next, xt::range(start, stop), xt::all()) = rbm.hidden_probability(Variable<T>(rows)).value();
-      }
-      below = std::move(next);
-    }
+    if (k + 1 < dbn.rbms()) below = hidden_probabilities(rbm, input);
   }
   return history;
 }
@@ -169,7 +149,6 @@ std::shared_ptr<StackedClassifier<T>> dbn_classifier(DeepBeliefNet<T>& dbn, std:
     model->encoders()[k]->weight().mutable_value() = dbn.rbm(k).weight().value();
     model->encoders()[k]->bias().mutable_value() = dbn.rbm(k).hidden_bias().value();
   }
-  classifier.bias = true;
   model->classifier()->weight().mutable_value() = Linear<T>(sizes.back(), classes, classifier).weight().value();
   return model;
 }

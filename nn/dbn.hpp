@@ -95,7 +95,8 @@ class DeepBeliefNet : public Module<T> {
 // the hidden probabilities of RBM k-1 given its own data (computed after RBM k-1 is trained), and
 // so on. `training` holds one RbmTraining for every RBM, or one per RBM (bottom first). With
 // training[k].progress set, a line names each RBM before its progress bars. Returns each RBM's
-// epochs (history[k]: RBM k's).
+// epochs (history[k]: RBM k's). The upper RBMs' data are probabilities, not binary: their epochs'
+// pseudo-log-likelihood is NaN ("n/a" in the progress lines), their reconstruction error measured.
 template <class T>
 std::vector<std::vector<RbmEpoch>> pretrain_dbn(DeepBeliefNet<T>& dbn, const Tensor<T>& data,
                                                 const std::vector<RbmTraining>& training, Generator& generator);

@@ -28,14 +28,6 @@ Parameters in_double(Rbm<T>& rbm) {
           D(xt::cast<double>(rbm.hidden_bias().value()))};
 }
 
-template <class T>
-void check_data(const char* function, Rbm<T>& rbm, const Tensor<T>& data) {
-  if (data.dimension() != 2 || data.shape()[1] != rbm.visible() || data.shape()[0] == 0) {
-    throw ShapeError(fmt::format("{}: data of shape {} for an RBM of weight {} (expected [N, {}], N >= 1)", function,
-                                 shape_str(to_shape(data.shape())), shape_str(rbm.weight().shape()), rbm.visible()));
-  }
-}
-
 // Calls f(rows in double) for consecutive batches of at most 1000 rows of `data`; the mean over
 // the rows of what f sums. Under NoGrad.
 template <class T, class F>
@@ -82,9 +74,31 @@ Tensor<double> states(std::size_t first, std::size_t count, std::size_t units) {
 
 }  // namespace
 
+void check_rows(const char* function, const char* what, const Shape& x, std::size_t units, const std::string& model) {
+  if (x.size() != 2 || x[0] == 0 || x[1] != units) {
+    throw ShapeError(fmt::format("{}: {} of shape {} for {} (expected [N, {}], N >= 1)", function, what, shape_str(x),
+                                 model, units));
+  }
+}
+
+template <class T>
+Tensor<T> hidden_probabilities(Rbm<T>& rbm, const Tensor<T>& data) {
+  check_rows("hidden_probabilities", rbm, data);
+  NoGrad no_grad;
+  constexpr std::size_t batch = 1000;
+  const std::size_t n = data.shape()[0];
+  Tensor<T> out = uninitialized<T>({n, rbm.hidden()});
+  for (std::size_t start = 0; start < n; start += batch) {
+    const std::size_t stop = std::min(n, start + batch);
+    const Tensor<T> rows = xt::view(data, xt::range(start, stop), xt::all());
+    xt::view(out, xt::range(start, stop), xt::all()) = rbm.hidden_probability(Variable<T>(rows)).value();
+  }
+  return out;
+}
+
 template <class T>
 double reconstruction_error(Rbm<T>& rbm, const Tensor<T>& data) {
-  check_data("reconstruction_error", rbm, data);
+  check_rows("reconstruction_error", rbm, data);
   const Parameters p = in_double(rbm);
   return mean_over_rows(data, [&](const Tensor<double>& v) {
     const D hidden = sigmoid(matmul(D(v), p.w) + p.c);
@@ -96,7 +110,7 @@ double reconstruction_error(Rbm<T>& rbm, const Tensor<T>& data) {
 
 template <class T>
 double pseudo_log_likelihood(Rbm<T>& rbm, const Tensor<T>& data) {
-  check_data("pseudo_log_likelihood", rbm, data);
+  check_rows("pseudo_log_likelihood", rbm, data);
   const Parameters p = in_double(rbm);
   return mean_over_rows(data, [&](const Tensor<double>& v) {
     const D free_energy = rbm_free_energy(D(v), p.w, p.b, p.c);
@@ -114,7 +128,7 @@ double pseudo_log_likelihood(Rbm<T>& rbm, const Tensor<T>& data) {
 
 template <class T>
 double stochastic_pseudo_log_likelihood(Rbm<T>& rbm, const Tensor<T>& data, Generator& generator) {
-  check_data("stochastic_pseudo_log_likelihood", rbm, data);
+  check_rows("stochastic_pseudo_log_likelihood", rbm, data);
   const Parameters p = in_double(rbm);
   const std::size_t units = rbm.visible();
   std::uniform_int_distribution<std::size_t> unit(0, units - 1);
@@ -158,7 +172,7 @@ double exact_log_partition(Rbm<T>& rbm) {
 
 template <class T>
 double log_likelihood(Rbm<T>& rbm, const Tensor<T>& data, double log_z) {
-  check_data("log_likelihood", rbm, data);
+  check_rows("log_likelihood", rbm, data);
   const Parameters p = in_double(rbm);
   const double mean_free_energy =
       mean_over_rows(data, [&](const Tensor<double>& v) { return sum_of(rbm_free_energy(D(v), p.w, p.b, p.c)); });
@@ -167,7 +181,7 @@ double log_likelihood(Rbm<T>& rbm, const Tensor<T>& data, double log_z) {
 
 template <class T>
 double exact_log_likelihood(Rbm<T>& rbm, const Tensor<T>& data) {
-  check_data("exact_log_likelihood", rbm, data);
+  check_rows("exact_log_likelihood", rbm, data);
   return log_likelihood(rbm, data, exact_log_partition(rbm));
 }
 
@@ -247,10 +261,13 @@ AisEstimate ais_log_partition(Rbm<T>& rbm, const Tensor<T>& base_visible_bias, c
   estimate.log_z_lower = mean_w > 3 * standard_error ? offset + std::log(mean_w - 3 * standard_error)
                                                      : -std::numeric_limits<double>::infinity();
   estimate.log_z_upper = offset + std::log(mean_w + 3 * standard_error);
+  // (sum w)^2 / sum w^2, the scale cancelling.
+  estimate.effective_runs = xt::square(xt::sum(w))() / xt::sum(xt::square(w))();
   return estimate;
 }
 
 #define AG_NN_RBM_ESTIMATES(T)                                                             \
+  template Tensor<T> hidden_probabilities(Rbm<T>&, const Tensor<T>&);                      \
   template double reconstruction_error(Rbm<T>&, const Tensor<T>&);                         \
   template double pseudo_log_likelihood(Rbm<T>&, const Tensor<T>&);                        \
   template double stochastic_pseudo_log_likelihood(Rbm<T>&, const Tensor<T>&, Generator&); \

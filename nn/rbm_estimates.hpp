@@ -25,11 +25,30 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "nn/rbm.hpp"
 
 namespace ag::nn {
+
+// The shape check of the RBM and DBN functions that take rows: `x` must be [N, units] with N >= 1,
+// else an ag::ShapeError "<function>: <what> of shape <x> for <model> (expected [N, <units>], N >= 1)",
+// <model> describing what the rows are for ("an RBM of weight [784, 500]", "a DBN of layer sizes ...").
+void check_rows(const char* function, const char* what, const Shape& x, std::size_t units, const std::string& model);
+
+// The same for rows of `rbm`'s visible units: <what> "data", <model> "an RBM of weight <its shape>".
+template <class T>
+void check_rows(const char* function, Rbm<T>& rbm, const Tensor<T>& data) {
+  check_rows(function, "data", to_shape(data.shape()), rbm.visible(),
+             "an RBM of weight " + shape_str(rbm.weight().shape()));
+}
+
+// p(h = 1 | v) = sigmoid(c + v W) of every row of `data` [N, rbm.visible()]: [N, rbm.hidden()], in
+// T, in batches of at most 1000 rows, without recording a graph (the upward pass of nn::DeepBeliefNet
+// and of nn::pretrain_dbn).
+template <class T>
+Tensor<T> hidden_probabilities(Rbm<T>& rbm, const Tensor<T>& data);
 
 // Beyond this many units on its smaller layer, exact enumeration is refused (std::invalid_argument).
 inline constexpr std::size_t max_enumerated_units = 20;
@@ -75,10 +94,14 @@ std::vector<double> ais_schedule(std::size_t steps);
 struct AisEstimate {
   double log_z;  // log Z_A + log mean_m w_m
   // log(mean w -/+ 3 standard errors of the mean) + log Z_A, as the paper reports; the lower one is
-  // -infinity when the mean is within 3 standard errors of 0.
+  // -infinity when the mean is within 3 standard errors of 0. The standard error is
+  // sqrt(s^2 / runs), s^2 = sum_m (w_m - mean w)^2 / (runs - 1) the weights' sample variance.
   double log_z_lower, log_z_upper;
   double log_z_base;                // log Z_A
   std::vector<double> log_weights;  // log w_m of each run
+  // The runs' effective number (sum_m w_m)^2 / sum_m w_m^2: `runs` when the weights are equal, near
+  // 1 when one run carries the estimate (then the band is wide, or open below).
+  double effective_runs;
 };
 
 // base_visible_bias [visible]: base_rate_bias(training data) is the paper's choice; with zeros, A

@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -19,20 +21,19 @@ namespace ag::nn {
 template <class T>
 std::vector<RbmEpoch> train_rbm(Rbm<T>& rbm, const Tensor<T>& data, const RbmTraining& options, Generator& generator,
                                 const std::function<void(const RbmEpoch&)>& on_epoch) {
-  if (data.dimension() != 2 || data.shape()[0] == 0 || data.shape()[1] != rbm.visible()) {
-    throw ShapeError(fmt::format("train_rbm: data of shape {} for an RBM of weight {} (expected [N, {}], N >= 1)",
-                                 shape_str(to_shape(data.shape())), shape_str(rbm.weight().shape()), rbm.visible()));
-  }
+  check_rows("train_rbm", rbm, data);
   if (options.batch_size == 0) throw std::invalid_argument("train_rbm: batch_size = 0 (it must be at least 1)");
   if (options.k == 0) throw std::invalid_argument("train_rbm: k = 0 Gibbs steps (it must be at least 1)");
   const std::size_t n = data.shape()[0];
-  if (options.base_rate_visible_bias) rbm.visible_bias().mutable_value() = base_rate_bias(data);
+  if (options.base_rate_visible_bias && options.epochs > 0) rbm.visible_bias().mutable_value() = base_rate_bias(data);
   SGD<T> sgd(rbm.parameters(), options.sgd);  // checks the SGD options
   std::optional<PersistentChain<T>> chain;
   if (options.persistent) chain.emplace(options.batch_size, rbm.visible(), generator);
   const std::size_t monitored = options.monitor_rows == 0 ? n : std::min(n, options.monitor_rows);
   const Tensor<T> monitor = xt::view(data, xt::range(0, monitored), xt::all());
   const auto units = static_cast<double>(rbm.visible());
+  // The pseudo-likelihood flips v_i to 1 - v_i: it is defined for binary rows only.
+  const bool binary = std::all_of(monitor.begin(), monitor.end(), [](T x) { return x == T(0) || x == T(1); });
 
   std::vector<RbmEpoch> records;
   for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
@@ -68,13 +69,15 @@ std::vector<RbmEpoch> train_rbm(Rbm<T>& rbm, const Tensor<T>& data, const RbmTra
     }
     RbmEpoch r{epoch, loss_sum / static_cast<double>(seen), 0, 0, 0};
     r.reconstruction_error = reconstruction_error(rbm, monitor);
-    r.pseudo_log_likelihood = options.exact_pseudo_likelihood
+    r.pseudo_log_likelihood = !binary ? std::numeric_limits<double>::quiet_NaN()
+                              : options.exact_pseudo_likelihood
                                   ? pseudo_log_likelihood(rbm, monitor)
                                   : stochastic_pseudo_log_likelihood(rbm, monitor, generator);
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (bar) {
-      bar->finish(fmt::format("  reconstruction error {:.3f} ({:.4f} a unit)  pseudo-log-likelihood {:.2f}",
-                              r.reconstruction_error, r.reconstruction_error / units, r.pseudo_log_likelihood));
+      bar->finish(fmt::format("  reconstruction error {:.3f} ({:.4f} a unit)  pseudo-log-likelihood {}",
+                              r.reconstruction_error, r.reconstruction_error / units,
+                              binary ? fmt::format("{:.2f}", r.pseudo_log_likelihood) : "n/a (data not binary)"));
     }
     records.push_back(r);
     if (on_epoch) on_epoch(r);

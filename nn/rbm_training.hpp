@@ -7,6 +7,9 @@
 //   pseudo-log-likelihood    nn::stochastic_pseudo_log_likelihood on the monitored rows (one random
 //                            unit per row, unbiased; the exact one costs D + 1 free energies a row)
 //                            or nn::pseudo_log_likelihood (exact_pseudo_likelihood = true)
+//                            when every monitored value is 0 or 1; else NaN, printed "n/a": the
+//                            pseudo-likelihood flips v_i to 1 - v_i and is no likelihood of
+//                            probabilities (the upper RBMs of nn::pretrain_dbn train on them)
 //
 // The monitored rows are the first `monitor_rows` rows of the data (all of them when 0 or when
 // there are fewer). Nothing here writes a gradient: each update is
@@ -32,9 +35,12 @@ struct RbmTraining {
   // Persistent CD: batch_size fantasy particles (nn::PersistentChain, each unit on with probability
   // 1/2 at the start) carried from update to update for the whole training; else CD-k from the batch.
   bool persistent = false;
+  // SGD's weight decay applies to every parameter, the biases b and c as well as W (Hinton's
+  // practical guide decays W only): with weight_decay > 0 the biases are pulled toward 0 too.
   SGDOptions sgd{.lr = 0.05, .momentum = 0.5, .weight_decay = 1e-4};
   // Before the first epoch, the visible bias set to base_rate_bias(data): the data's log-odds
-  // (Hinton's practical guide), so that the hidden units need not learn the pixels' means.
+  // (Hinton's practical guide), so that the hidden units need not learn the pixels' means. Not
+  // with epochs = 0, which leaves the RBM as it is.
   bool base_rate_visible_bias = false;
   std::size_t monitor_rows = 1000;       // the first rows of the data, measured after each epoch; 0: all
   bool exact_pseudo_likelihood = false;  // every unit flipped in turn instead of one per row
@@ -52,7 +58,7 @@ struct RbmEpoch {
   std::size_t epoch;             // from 1
   double cd_loss;                // mean F(data) - mean F(negatives), the mean over the batches
   double reconstruction_error;   // on the monitored rows, after the epoch: a sum over the units, a mean over rows
-  double pseudo_log_likelihood;  // on the monitored rows, after the epoch (nats per row)
+  double pseudo_log_likelihood;  // on the monitored rows, after the epoch (nats per row); NaN unless they are binary
   double seconds;                // the epoch's updates and its measurements
 };
 

@@ -14,6 +14,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
 
+#include "rbm_test_util.hpp"
 #include "test_util.hpp"
 
 namespace nn = ag::nn;
@@ -22,14 +23,9 @@ using ag::Tensor;
 
 namespace {
 
-double sigmoid(double x) {
-  return 1 / (1 + std::exp(-x));
-}
-
-double max_abs_difference(const Tensor<double>& a, const Tensor<double>& b) {
-  REQUIRE(a.shape() == b.shape());
-  return xt::amax(xt::abs(a - b))();
-}
+using test::max_abs_difference;
+using test::prototype_data;
+using test::sigmoid;
 
 // Every RBM of the DBN with W ~ N(0, 1) and both biases ~ U(-1, 1): far from the start, so that
 // each layer's probabilities are not all near 1/2.
@@ -71,17 +67,6 @@ Tensor<double> visible_probabilities_by_hand(nn::Rbm<double>& rbm, const Tensor<
     }
   }
   return p;
-}
-
-// 3 prototypes of 10 units, example r the prototype r % 3 with each unit flipped with probability 0.05.
-Tensor<double> prototype_data(std::size_t rows, nn::Generator& g) {
-  const double prototypes[3][10] = {
-      {1, 1, 1, 1, 1, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 1, 1, 1, 1, 0, 0}, {1, 0, 1, 0, 1, 0, 1, 0, 1, 1}};
-  Tensor<double> data = Tensor<double>::from_shape({rows, 10});
-  const Tensor<double> flips = g.bernoulli<double>({rows, 10}, 0.05);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t i = 0; i < 10; ++i) data(r, i) = std::abs(prototypes[r % 3][i] - flips(r, i));
-  return data;
 }
 
 bool binary(const Tensor<double>& t) {
@@ -160,6 +145,77 @@ TEST_CASE("train_rbm: each update is the CD or PCD loss's gradient followed by S
   CHECK_MESSAGE(test::contains(text, "reconstruction error"), text);
 }
 
+TEST_CASE("train_rbm: 0 epochs leave the RBM as it is, even with the base-rate visible bias") {
+  nn::Generator data_generator(19);
+  const Tensor<double> data = prototype_data(30, data_generator);
+  nn::Generator init(20), g(21);
+  nn::Rbm<double> rbm(10, 4, {.weight_scale = 0.1, .generator = &init});
+  const Tensor<double> w = rbm.weight().value(), b = rbm.visible_bias().value(), c = rbm.hidden_bias().value();
+  const auto records = nn::train_rbm(rbm, data, {.epochs = 0, .base_rate_visible_bias = true}, g);
+  CHECK(records.empty());
+  CHECK(max_abs_difference(rbm.weight().value(), w) == 0);
+  CHECK(max_abs_difference(rbm.visible_bias().value(), b) == 0);
+  CHECK(max_abs_difference(rbm.hidden_bias().value(), c) == 0);
+  // The base rate is far from the start: had it been set, the check above would see it.
+  CHECK(max_abs_difference(nn::base_rate_bias(data), b) > 0.5);
+}
+
+TEST_CASE("train_rbm: monitor_rows = 0 measures every row") {
+  nn::Generator data_generator(22);
+  const Tensor<double> data = prototype_data(30, data_generator);
+  nn::Generator init(23), g(24);
+  nn::Rbm<double> rbm(10, 4, {.generator = &init});
+  const auto records =
+      nn::train_rbm(rbm, data, {.epochs = 1, .batch_size = 8, .monitor_rows = 0, .exact_pseudo_likelihood = true}, g);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].reconstruction_error == nn::reconstruction_error(rbm, data));
+  CHECK(records[0].pseudo_log_likelihood == nn::pseudo_log_likelihood(rbm, data));
+  // Not the same as a part of the rows.
+  const Tensor<double> first = xt::view(data, xt::range(0, 29), xt::all());
+  CHECK(records[0].reconstruction_error != nn::reconstruction_error(rbm, first));
+}
+
+TEST_CASE("train_rbm: the pseudo-log-likelihood of data that is not binary is NaN, printed n/a") {
+  nn::Generator data_generator(25);
+  const Tensor<double> probabilities = data_generator.uniform<double>({20, 10}, 0, 1);
+  nn::Rbm<double> rbm(10, 4);
+  nn::Generator g(26);
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  for (const bool exact : {false, true}) {
+    const auto records =
+        nn::train_rbm(rbm, probabilities, {.epochs = 2, .exact_pseudo_likelihood = exact, .progress = out}, g);
+    REQUIRE(records.size() == 2);
+    for (const auto& r : records) {
+      CHECK(std::isnan(r.pseudo_log_likelihood));
+      CHECK(std::isfinite(r.reconstruction_error));  // measured
+    }
+  }
+  std::rewind(out);
+  std::string text(8192, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), out));
+  std::fclose(out);
+  CHECK_MESSAGE(test::contains(text, "pseudo-log-likelihood n/a (data not binary)"), text);
+  CHECK_MESSAGE(!test::contains(text, "nan"), text);
+  // Binary data: a number.
+  nn::Generator data_generator2(27);
+  const auto binary_records = nn::train_rbm(rbm, prototype_data(20, data_generator2), {.epochs = 1}, g);
+  CHECK(std::isfinite(binary_records[0].pseudo_log_likelihood));
+}
+
+TEST_CASE("DBN: hidden_probabilities in batches of 1000 rows against loops") {
+  nn::DeepBeliefNet<double> dbn({7, 5});
+  randomise(dbn, 28);
+  const Tensor<double> x = test::uniform({2300, 7}, 0, 1);
+  CHECK(max_abs_difference(nn::hidden_probabilities(dbn.rbm(0), x), hidden_probabilities_by_hand(dbn.rbm(0), x)) <
+        1e-12);
+  const std::string e = test::error_of<ag::ShapeError>([&] {
+    nn::hidden_probabilities(dbn.rbm(0), Tensor<double>(xt::zeros<double>({2, 5})));
+  });
+  CHECK_MESSAGE(
+      test::contains(e, "hidden_probabilities: data of shape [2, 5] for an RBM of weight [7, 5] (expected [N, 7]"), e);
+}
+
 TEST_CASE("DBN: greedy stacking trains each RBM on the hidden probabilities of the one below") {
   nn::Generator data_generator(5);
   const Tensor<double> data = prototype_data(24, data_generator);
@@ -187,6 +243,35 @@ TEST_CASE("DBN: greedy stacking trains each RBM on the hidden probabilities of t
   CHECK(max_abs_difference(stacked.up(data, 0), data) == 0);
   // Probabilities, not samples: not all 0 or 1.
   CHECK_FALSE(binary(stacked.up(data, 1)));
+}
+
+TEST_CASE("DBN: pretraining with one RbmTraining per RBM trains each RBM with its own") {
+  nn::Generator data_generator(29);
+  const Tensor<double> data = prototype_data(24, data_generator);
+  const std::vector<nn::RbmTraining> training{
+      {.epochs = 2, .batch_size = 6, .sgd = {.lr = 0.2, .momentum = 0.5}, .base_rate_visible_bias = true},
+      {.epochs = 3, .batch_size = 4, .k = 2, .sgd = {.lr = 0.05, .momentum = 0.9}},
+      {.epochs = 1, .batch_size = 5, .persistent = true, .sgd = {.lr = 0.3}}};
+  nn::Generator init_a(30), init_b(30);
+  nn::DeepBeliefNet<double> stacked({10, 6, 5, 3}, {.weight_scale = 0.3, .generator = &init_a});
+  nn::DeepBeliefNet<double> by_hand({10, 6, 5, 3}, {.weight_scale = 0.3, .generator = &init_b});
+  nn::Generator ga(31), gb(31);
+  const auto history = nn::pretrain_dbn(stacked, data, training, ga);
+  REQUIRE(history.size() == 3);
+  Tensor<double> input = data;
+  for (std::size_t k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    CHECK(history[k].size() == training[k].epochs);
+    const auto records = nn::train_rbm(by_hand.rbm(k), input, training[k], gb);
+    CHECK(max_abs_difference(stacked.rbm(k).weight().value(), by_hand.rbm(k).weight().value()) < 1e-12);
+    CHECK(max_abs_difference(stacked.rbm(k).visible_bias().value(), by_hand.rbm(k).visible_bias().value()) < 1e-12);
+    CHECK(max_abs_difference(stacked.rbm(k).hidden_bias().value(), by_hand.rbm(k).hidden_bias().value()) < 1e-12);
+    REQUIRE(records.size() == history[k].size());
+    CHECK(std::abs(history[k].back().cd_loss - records.back().cd_loss) < 1e-10);
+    // The upper RBMs train on probabilities: no pseudo-likelihood for them.
+    CHECK(std::isnan(history[k].back().pseudo_log_likelihood) == (k > 0));
+    input = hidden_probabilities_by_hand(by_hand.rbm(k), input);
+  }
 }
 
 TEST_CASE("DBN: the MLP built from the stack computes the stack's upward probabilities before fine-tuning") {

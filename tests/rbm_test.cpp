@@ -15,6 +15,7 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
 
+#include "rbm_test_util.hpp"
 #include "test_util.hpp"
 
 namespace nn = ag::nn;
@@ -22,6 +23,10 @@ using V = ag::Variable<double>;
 using ag::Tensor;
 
 namespace {
+
+using test::max_abs_difference;
+using test::prototype_data;
+using test::sigmoid;
 
 // An RBM with W ~ N(0, weight_scale^2) and both biases ~ U(-bias_scale, bias_scale).
 std::unique_ptr<nn::Rbm<double>> random_rbm(std::size_t visible, std::size_t hidden, double weight_scale,
@@ -35,10 +40,6 @@ std::unique_ptr<nn::Rbm<double>> random_rbm(std::size_t visible, std::size_t hid
 }
 
 // --- The model written out with loops, independent of nn/rbm.cpp ---------------------------------
-
-double sigmoid(double x) {
-  return 1 / (1 + std::exp(-x));
-}
 
 // Unit i of state s is bit i of s.
 std::vector<double> bits(std::size_t state, std::size_t units) {
@@ -123,23 +124,6 @@ struct ByHand {
     return u;
   }
 };
-
-double max_abs_difference(const Tensor<double>& a, const Tensor<double>& b) {
-  REQUIRE(a.shape() == b.shape());
-  return xt::amax(xt::abs(a - b))();
-}
-
-// 3 prototypes of 10 units, each example one of them (in turn) with every unit flipped with
-// probability 0.05.
-Tensor<double> prototype_data(std::size_t rows, nn::Generator& g) {
-  const double prototypes[3][10] = {
-      {1, 1, 1, 1, 1, 0, 0, 0, 0, 0}, {0, 0, 0, 1, 1, 1, 1, 1, 0, 0}, {1, 0, 1, 0, 1, 0, 1, 0, 1, 1}};
-  Tensor<double> data = Tensor<double>::from_shape({rows, 10});
-  const Tensor<double> flips = g.bernoulli<double>({rows, 10}, 0.05);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t i = 0; i < 10; ++i) data(r, i) = std::abs(prototypes[r % 3][i] - flips(r, i));
-  return data;
-}
 
 }  // namespace
 
@@ -477,6 +461,20 @@ TEST_CASE("RBM: AIS's log Z and test log-likelihood against exact enumeration") 
     const auto ais = nn::ais_log_partition(*rbm, rbm->visible_bias().value(), {.runs = 10, .steps = 100}, g);
     CHECK(std::abs(ais.log_z - nn::exact_log_partition(*rbm)) < 1e-12);
     CHECK(ais.log_z_upper - ais.log_z_lower < 1e-12);
+    CHECK(ais.effective_runs == doctest::Approx(10).epsilon(1e-12));  // equal weights: every run counts
+  }
+
+  SUBCASE("one annealing step to a model whose states' weights differ by e^20 or more: one run counts") {
+    // W = 0, c = 0 and visible bias b_i = 20 * 2^i: with betas {0, 1} from the uniform model,
+    // log w_m = b'v_m + const, distinct states 20 nats apart at least. 50 runs over 2^16 states: the
+    // largest weight is e^20 times the next, unless its state was drawn twice.
+    auto rbm = random_rbm(16, 2, 0.0, 0.0, 32);
+    for (std::size_t i = 0; i < 16; ++i)
+      rbm->visible_bias().mutable_value()(i) = 20.0 * std::ldexp(1.0, static_cast<int>(i));
+    nn::Generator g(33);
+    const auto ais =
+        nn::ais_log_partition(*rbm, Tensor<double>(xt::zeros<double>({16})), {.runs = 50, .betas = {0.0, 1.0}}, g);
+    CHECK(ais.effective_runs == doctest::Approx(1).epsilon(1e-6));
   }
 
   SUBCASE("a tiny RBM with strong weights, the base rate from data") {
@@ -496,6 +494,32 @@ TEST_CASE("RBM: AIS's log Z and test log-likelihood against exact enumeration") 
     CHECK(std::abs(ais.log_z - exact) < 0.1);
     CHECK(ais.log_z_lower < exact);
     CHECK(exact < ais.log_z_upper);
+    // The estimate and its +-3 standard-error band from the weights: the mean of w_m / max w, its
+    // sample variance (denominator runs - 1), the standard error sqrt(variance / runs).
+    const double top = *std::max_element(ais.log_weights.begin(), ais.log_weights.end());
+    double mean = 0, squares = 0;
+    for (double lw : ais.log_weights) mean += std::exp(lw - top) / 100;
+    for (double lw : ais.log_weights) squares += std::pow(std::exp(lw - top) - mean, 2);
+    const double standard_error = std::sqrt(squares / 99 / 100);
+    const double offset = ais.log_z_base + top;
+    CHECK(std::abs(ais.log_z - (offset + std::log(mean))) < 1e-10);
+    REQUIRE(mean > 3 * standard_error);
+    CHECK(std::abs(ais.log_z_lower - (offset + std::log(mean - 3 * standard_error))) < 1e-10);
+    CHECK(std::abs(ais.log_z_upper - (offset + std::log(mean + 3 * standard_error))) < 1e-10);
+    // log Z_A of the base-rate model: sum_i softplus(b_A,i) + 8 log 2.
+    const Tensor<double> base = nn::base_rate_bias(data);
+    double log_z_base = 8 * std::log(2.0);
+    for (double b : base) log_z_base += std::log1p(std::exp(b));
+    CHECK(std::abs(ais.log_z_base - log_z_base) < 1e-10);
+    // The runs' effective number (sum w)^2 / sum w^2, between 1 and the runs.
+    double sum = 0, sum_of_squares = 0;
+    for (double lw : ais.log_weights) {
+      sum += std::exp(lw - top);
+      sum_of_squares += std::exp(2 * (lw - top));
+    }
+    CHECK(std::abs(ais.effective_runs - sum * sum / sum_of_squares) < 1e-10);
+    CHECK(ais.effective_runs > 1);
+    CHECK(ais.effective_runs < 100);
     const double ais_ll = nn::log_likelihood(*rbm, test_data, ais.log_z);
     CHECK(std::abs(ais_ll - nn::exact_log_likelihood(*rbm, test_data)) < 0.1);
     // Against the uniform base (zero bias) too.

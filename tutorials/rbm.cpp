@@ -240,19 +240,11 @@ int main(int argc, char** argv) try {
                           return rows;
                         }()),
         ais.log_z);
-    // The runs' effective number, (sum w)^2 / sum w^2: near the number of runs when the weights are
-    // alike, near 1 when one run carries the estimate (then its band is wide, or open below).
-    const double top = *std::max_element(ais.log_weights.begin(), ais.log_weights.end());
-    double sum = 0, squares = 0;
-    for (double lw : ais.log_weights) {
-      sum += std::exp(lw - top);
-      squares += std::exp(2 * (lw - top));
-    }
     fmt::print(
         "AIS ({} runs, {} intermediate distributions, {:.1f} s): log Z = {:.2f}, band [{:.2f}, {:.2f}] (-/+3 "
         "standard errors); the runs' effective number {:.1f}\n"
         "mean log-likelihood: test {:.2f} nats per image, band [{:.2f}, {:.2f}]; training (first {}) {:.2f}\n",
-        o.ais_runs, o.ais_steps, seconds_since(t), ais.log_z, ais.log_z_lower, ais.log_z_upper, sum * sum / squares,
+        o.ais_runs, o.ais_steps, seconds_since(t), ais.log_z, ais.log_z_lower, ais.log_z_upper, ais.effective_runs,
         test_ll, test_ll + ais.log_z - ais.log_z_upper, test_ll + ais.log_z - ais.log_z_lower,
         std::min(monitor_rows * 10, train.labels.size()), train_ll);
   }
@@ -300,11 +292,7 @@ int main(int argc, char** argv) try {
              accuracy[1], accuracy[0] - accuracy[1]);
   fmt::print("{:.0f} s after reading the data\n", seconds_since(start));
 
-  if (outputs.failures().empty()) {
-    fmt::print("written: {}\n", fmt::join(outputs.written(), ", "));
-  } else if (!outputs.written().empty()) {
-    fmt::print("written: {}\n", fmt::join(outputs.written(), ", "));
-  }
+  if (!outputs.written().empty()) fmt::print("written: {}\n", fmt::join(outputs.written(), ", "));
   return outputs.finish("rbm");
 } catch (...) {
   return tutorial::report_failure("rbm");
