@@ -220,8 +220,8 @@ Tensor<T> conv_input_grad(const ConvGeometry& g, const Tensor<T>& dy, const Tens
 template <class T>
 Tensor<T> conv_weight_grad(const ConvGeometry& g, const Tensor<T>& x, const Tensor<T>& dy) {
   const Shape shape = weight_shape(g);
+  Tensor<T> dw = uninitialized<T>(shape);
   if constexpr (std::is_same_v<T, float>) {
-    Tensor<T> dw = uninitialized<T>(shape);
     if (detail::dnnl_conv_backward_weights(g, x.data(), dy.data(), dw.data())) return dw;
   }
   const std::size_t P = g.positions(), K = g.patch(), Fg = g.group_filters(), size = element_count(shape);
@@ -235,12 +235,12 @@ Tensor<T> conv_weight_grad(const ConvGeometry& g, const Tensor<T>& x, const Tens
       grads_out = outputs;
     }
     const std::size_t NP = count * P;
-    T* dw = partial.data() + part * size;
+    T* part_sum = partial.data() + part * size;
     for (std::size_t gr = 0; gr < g.groups; ++gr) {
-      gemm(false, true, Fg, K, NP, grads_out + gr * Fg * NP, NP, cols + gr * K * NP, NP, T(1), dw + gr * Fg * K, K);
+      gemm(false, true, Fg, K, NP, grads_out + gr * Fg * NP, NP, cols + gr * K * NP, NP, T(1), part_sum + gr * Fg * K,
+           K);
     }
   });
-  Tensor<T> dw = uninitialized<T>(shape);
   std::copy(partial.data(), partial.data() + size, dw.data());
   for (std::size_t part = 1; part < b.parts; ++part) {
     const T* from = partial.data() + part * size;
