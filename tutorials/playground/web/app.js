@@ -120,7 +120,7 @@ class CoursePanel {
     this.cells = {};
     for (const u of UNITS) {
       const tr = units.insertRow();
-      tr.innerHTML = `<th>${sub(u)}</th><td class="num" data-fig="in_${u}"></td><td class="num" data-fig="a_${u}"></td><td class="num" data-fig="Delta_${u}"></td>`;
+      tr.innerHTML = `<th>${sub(u)}</th><td class="num" data-fig="in_${u}"></td><td class="num" data-fig="a_${u}"></td><td class="num" data-fig="Delta_${u}"></td><td class="formula" data-fig="formula_${u}"></td>`;
     }
     const weights = $('weights-table').tBodies[0];
     for (const w of WEIGHTS) {
@@ -204,6 +204,15 @@ class CoursePanel {
       c['Delta_' + u].textContent = fixed6(d[u]);
     }
     $('course-loss').textContent = fixed6(r.loss);
+    // The slides' formulas for the Deltas, on the engine's figures (rounded to 3 decimals).
+    const s3 = (v) => String(+(+v).toFixed(3)), W = (g, i) => s3(this.input[g][i]);
+    const back = (u, terms) => `${s3(f['a_' + u])} (1 − ${s3(f['a_' + u])}) ${terms}`;
+    const sum = (pairs) => pairs.length === 1 ? `× ${pairs[0][0]} × ${pairs[0][1]}` : `(${pairs.map(([w, dd]) => `${w} × ${dd}`).join(' + ')})`;
+    c.formula_y.textContent = `y − a = ${s3(this.input.y)} − ${s3(f.a_y)}`;
+    c.formula_h3.textContent = back('h3', sum([[W('w3', 0), s3(d.y)]]));
+    c.formula_h4.textContent = back('h4', sum([[W('w3', 1), s3(d.y)]]));
+    c.formula_h1.textContent = back('h1', sum([[W('w2', 0), s3(d.h3)], [W('w2', 1), s3(d.h4)]]));
+    c.formula_h2.textContent = back('h2', sum([[W('w2', 2), s3(d.h3)], [W('w2', 3), s3(d.h4)]]));
     const a = {x1: this.input.x1, x2: this.input.x2, h1: f.a_h1, h2: f.a_h2, h3: f.a_h3, h4: f.a_h4};
     const short = (v) => String(+v.toFixed(3));
     for (const w of WEIGHTS) {
@@ -211,6 +220,7 @@ class CoursePanel {
       c['grad_' + w.name].textContent = fixed6(r.gradient[w.group][w.index]);
       c['new_' + w.name].textContent = fixed6(r.updated[w.group][w.index]);
       w.formula.textContent = `${short(value)} + ${short(this.input.alpha)} × ${short(a[w.from])} × ${short(d[w.to])}`;
+      w.formula.title = `${w.name} + alpha a_${w.from} Delta_${w.to}, on the engine's figures rounded to 3 decimals`;
       w.label.textContent = (+value).toFixed(4);
       w.line.style.stroke = value >= 0 ? 'var(--blue)' : 'var(--orange)';
       w.line.style.strokeWidth = 1 + 5 * Math.min(Math.abs(value), 5) / 5;
@@ -296,7 +306,7 @@ class TrainingPanel {
 
   startHost(M) {
     const onMessage = (msg) => this.receive(msg);
-    if (params.has('inline') || typeof Worker === 'undefined') {
+    if (!earlyWorker) {
       const core = new TrainingCore(M, onMessage);
       this.send = (msg) => core.handle(msg);
       this.mode = 'inline';
@@ -304,9 +314,10 @@ class TrainingPanel {
     }
     this.mode = 'worker';
     return new Promise((resolve, reject) => {
-      const worker = new Worker('worker.js');
+      const worker = earlyWorker.worker;
       this.readyResolve = resolve;
       worker.onmessage = (e) => onMessage(e.data);
+      for (const msg of earlyWorker.queue.splice(0)) onMessage(msg);
       worker.onerror = (e) => {
         this.showError('The training worker failed: ' + (e.message || 'see the console'));
         reject(new Error(e.message || 'worker error'));
@@ -339,6 +350,10 @@ class TrainingPanel {
         this.dirty.maps = true;
         this.requestDraw();
         break;
+      case 'stopped':
+        this.showError(msg.reason);
+        this.setPlaying(false);
+        break;
       case 'frame':
         this.receiveFrame(msg);
         break;
@@ -369,7 +384,6 @@ class TrainingPanel {
       this.maps = {output: msg.output, units: msg.units};
       this.dirty.maps = true;
     }
-    if (this.playing && !msg.playing) this.setPlaying(false);  // the worker stopped (diverged)
     this.requestDraw();
   }
 
@@ -772,6 +786,15 @@ function selfTest(M) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The worker starts at once, so that it loads its module while this thread loads its own; its
+// messages wait in a queue until the training panel takes it over.
+const earlyWorker = (() => {
+  if (params.has('selftest') || params.has('inline') || typeof Worker === 'undefined') return null;
+  const worker = new Worker('worker.js'), queue = [];
+  worker.onmessage = (e) => queue.push(e.data);
+  return {worker, queue};
+})();
+
 let engine = null, training = null;
 const ready = (async () => {
   const tStart = performance.now();
@@ -846,6 +869,15 @@ window.playgroundTimings = async function () {
     moduleReadyMilliseconds: window.playgroundModuleAt,
     courseReadyMilliseconds: window.playgroundCourseReadyAt,
     trainingMode: training.mode,
+    // Where the time to interactive went (milliseconds from navigation start).
+    navigation: (() => {
+      const n = performance.getEntriesByType('navigation')[0] || {};
+      const resources = {};
+      for (const r of performance.getEntriesByType('resource')) {
+        resources[r.name.replace(/^.*\//, '')] = {start: r.startTime, end: r.responseEnd, bytes: r.transferSize};
+      }
+      return {responseEnd: n.responseEnd, domContentLoaded: n.domContentLoadedEventEnd, load: n.loadEventEnd, resources};
+    })(),
     userAgent: navigator.userAgent,
   };
 };

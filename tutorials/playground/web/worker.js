@@ -21,6 +21,7 @@
 //   {type: "points", x, label, train}
 //   {type: "frame", figures, history: [[steps, trainLoss, testLoss], ...], playing,
 //    output?: Float32Array, units?: [{layer, unit, values}]}   (maps only when the page acked)
+//   {type: "stopped", reason}         the loop stopped by itself (the loss diverged)
 //   {type: "gradcheck", result} | {type: "timing", results}
 'use strict';
 
@@ -112,7 +113,11 @@ class TrainingCore {
         this.chunk = Math.max(1, Math.min(100000, Math.round(n * 12 / Math.max(took, 0.05))));
       }
       this.history.push([this.figures.steps, this.figures.trainLoss, this.figures.testLoss]);
-      if (!isFinite(this.figures.trainLoss)) this.playing = false;  // diverged: stop and show it
+      if (!isFinite(this.figures.trainLoss)) {  // diverged: stop and say so
+        this.playing = false;
+        this.post({type: 'stopped', reason: `the training loss is ${this.figures.trainLoss} after ${this.figures.steps} steps: ` +
+                   'the network diverged (try a smaller learning rate), training paused'});
+      }
       if (now() - this.lastFrameAt >= 16 || !this.playing) this.sendFrame(false);
     } catch (e) {
       this.playing = false;

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""The playground's timings in headless Chromium, through WebDriver, without virtual time.
+
+    timings.py SERVED_FOLDER [--native-course-us US] [--strict] [--chromedriver PATH] [--chromium PATH]
+
+Serves SERVED_FOLDER (the built page) on 127.0.0.1 with `python3 -m http.server`, starts Debian's
+chromedriver, opens index.html in headless Chromium and calls the page's
+window.playgroundTimings() (POST /session/{id}/execute/async of the W3C WebDriver protocol, spoken
+with urllib), which measures:
+  - courseStepMicroseconds: M.courseStep on the slides' input, after 300 calls of warm-up: the
+    median of five means of 2000 calls each, on the page's thread;
+  - trainingStepsPer16ms: SGD steps of the 2-8-8-1 tanh network per 16 ms, in the Web Worker,
+    at a full batch of 200 points (the target's case) and at the page's default batch of 10;
+  - interactiveMilliseconds: from navigation start (performance.timeOrigin) to the module loaded,
+    the course's figures shown and the first training frame drawn (window.playgroundReadyAt).
+Then it plays the training panel for two seconds and records the page's animation frames (the
+page must stay responsive while the worker trains). Prints the figures with the .wasm size
+(and gzipped) and checks the issue's targets: the course step within 3x of native (when
+--native-course-us gives the native figure), at least 100 steps per 16 ms, interactive within
+1000 ms, .wasm under 1 MB: PASS or FAIL for each.
+
+Exit status: 0, or 1 when a target failed and --strict is given; 2 when the measurement could not
+be made (a missing file, chromedriver or the page failing). Python's standard library only.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+# The browser test's server and process helpers.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_test import Server, TestError, kill_group  # noqa: E402
+
+TIMINGS_SCRIPT = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  for (let i = 0; i < 400 && !window.playgroundTimings; ++i) await new Promise((r) => setTimeout(r, 50));
+  if (!window.playgroundTimings) throw new Error('window.playgroundTimings is not defined');
+  return await window.playgroundTimings();
+})().then((r) => done({ok: r}), (e) => done({error: String((e && e.stack) || e)}));
+"""
+
+# Play at full speed for two seconds; record the page's animation frames and the step counter.
+RESPONSIVE_SCRIPT = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const speed = document.getElementById('speed');
+  speed.value = '0';
+  speed.dispatchEvent(new Event('change'));
+  const steps = () => Number(document.getElementById('steps').textContent.replace(/,/g, ''));
+  const before = steps();
+  document.getElementById('play').click();
+  const frames = [];
+  const start = performance.now();
+  await new Promise((resolve) => {
+    const tick = (t) => {
+      frames.push(t);
+      if (performance.now() - start < 2000) requestAnimationFrame(tick); else resolve();
+    };
+    requestAnimationFrame(tick);
+  });
+  document.getElementById('play').click();
+  await new Promise((r) => setTimeout(r, 200));
+  let gap = 0;
+  for (let i = 1; i < frames.length; ++i) gap = Math.max(gap, frames[i] - frames[i - 1]);
+  return {frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000, longestFrameMs: gap,
+          stepsBefore: before, stepsAfter: steps(), error: document.getElementById('train-error').hidden ? '' :
+          document.getElementById('train-error').textContent};
+})().then((r) => done({ok: r}), (e) => done({error: String((e && e.stack) || e)}));
+"""
+
+
+class WebDriver:
+    def __init__(self, chromedriver, chromium, profile):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen([chromedriver, f"--port={port}"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.session = None
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if self.call("GET", "/status", timeout=2).get("ready"):
+                    break
+            except (OSError, ValueError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise TestError(f"{chromedriver} did not start")
+            time.sleep(0.1)
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600", "--no-first-run",
+                "--disable-extensions", f"--user-data-dir={profile}"]
+        caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome",
+                                                 "goog:chromeOptions": {"binary": chromium, "args": args}}}}
+        self.session = self.call("POST", "/session", caps, timeout=60)["sessionId"]
+        self.call("POST", f"/session/{self.session}/timeouts", {"script": 120000, "pageLoad": 60000})
+
+    def call(self, method, path, body=None, timeout=150):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                reply = json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:
+            reply = json.loads(e.read().decode() or "{}")
+            raise TestError(f"WebDriver {method} {path}: {e.code} {reply.get('value', {}).get('message', '')[:500]}")
+        return reply.get("value", reply)
+
+    def execute_async(self, script):
+        reply = self.call("POST", f"/session/{self.session}/execute/async", {"script": script, "args": []})
+        if not isinstance(reply, dict) or "ok" not in reply:
+            raise TestError(f"the page's script failed: {reply.get('error') if isinstance(reply, dict) else reply}")
+        return reply["ok"]
+
+    def close(self):
+        if self.session:
+            try:
+                self.call("DELETE", f"/session/{self.session}", timeout=20)
+            except (OSError, TestError):
+                pass
+        kill_group(self.proc)
+        self.proc.wait(timeout=10)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="the built page's folder")
+    parser.add_argument("--native-course-us", type=float, help="the native course step in microseconds")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--chromedriver", default=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    parser.add_argument("--chromium", default="/usr/lib/chromium/chromium" if os.path.exists(
+        "/usr/lib/chromium/chromium") else (shutil.which("chromium") or "/usr/bin/chromium"))
+    parser.add_argument("--json", metavar="FILE", help="also write the figures there")
+    args = parser.parse_args()
+
+    wasm_path = os.path.join(args.folder, "playground.wasm")
+    if not os.path.isfile(wasm_path) or not os.path.isfile(os.path.join(args.folder, "index.html")):
+        print(f"timings: {args.folder} has no built page (index.html, playground.wasm)", file=sys.stderr)
+        return 2
+    with open(wasm_path, "rb") as f:
+        wasm = f.read()
+    wasm_gz = len(gzip.compress(wasm, 9))
+
+    server = driver = None
+    profile = tempfile.mkdtemp(prefix="playground-webdriver-")
+    try:
+        server = Server(args.folder)
+        driver = WebDriver(args.chromedriver, args.chromium, profile)
+        start = time.monotonic()
+        driver.call("POST", f"/session/{driver.session}/url", {"url": server.url + "index.html"})
+        t = driver.execute_async(TIMINGS_SCRIPT)
+        live = driver.execute_async(RESPONSIVE_SCRIPT)
+        took = time.monotonic() - start
+    except TestError as e:
+        print(f"timings: could not measure: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if driver:
+            driver.close()
+        if server:
+            server.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+    print(f"timings: {t.get('userAgent')}, page measured in {took:.1f} s (no virtual time)")
+    runs = ", ".join(f"{r:.2f}" for r in t["courseStepMicrosecondsRuns"])
+    print(f"  course step          {t['courseStepMicroseconds']:8.2f} us   (median of 5 means of "
+          f"{t['courseStepCalls']} calls: {runs})")
+    print(f"  training, batch 200  {t['trainingStepsPer16ms']:8.1f} steps / 16 ms "
+          f"({t['trainingMicrosecondsPerStepBatch200']:.1f} us a step)")
+    print(f"  training, batch 10   {t['trainingStepsPer16msBatch10']:8.1f} steps / 16 ms "
+          f"({t['trainingMicrosecondsPerStepBatch10']:.1f} us a step)   [{t['trainingNote']}]")
+    print(f"  interactive          {t['interactiveMilliseconds']:8.0f} ms   (module {t['moduleReadyMilliseconds']:.0f} ms, "
+          f"course shown {t['courseReadyMilliseconds']:.0f} ms, first training frame drawn; training in {t['trainingMode']})")
+    nav = t.get("navigation", {})
+    if nav:
+        loads = ", ".join(f"{name} {r['end']:.0f}" for name, r in sorted(nav.get("resources", {}).items(), key=lambda x: x[1]["end"]))
+        print(f"                       (page received {nav.get('responseEnd', 0):.0f} ms, DOMContentLoaded "
+              f"{nav.get('domContentLoaded', 0):.0f} ms, load {nav.get('load', 0):.0f} ms; files loaded at: {loads})")
+    print(f"  playground.wasm      {len(wasm) / 1024:8.0f} kB   ({wasm_gz / 1024:.0f} kB gzipped)")
+    print(f"  playing flat out for {live['seconds']:.1f} s: {live['stepsAfter'] - live['stepsBefore']} steps shown, "
+          f"{live['frames']} animation frames on the page, the longest {live['longestFrameMs']:.0f} ms")
+    for e in t.get("trainingErrors", []) + ([live["error"]] if live.get("error") else []):
+        print(f"  error: {e}")
+
+    checks = []
+    if args.native_course_us:
+        ratio = t["courseStepMicroseconds"] / args.native_course_us
+        checks.append((ratio <= 3, f"course step within 3x of native: {ratio:.2f}x ({args.native_course_us} us native)"))
+    else:
+        print("  (no --native-course-us: the course step's ratio to native is not checked)")
+    checks.append((t["trainingStepsPer16ms"] >= 100,
+                   f">= 100 training steps of 2-8-8-1 on 200 points per 16 ms: {t['trainingStepsPer16ms']:.0f} (full batch of 200)"))
+    checks.append((t["interactiveMilliseconds"] < 1000, f"interactive within 1000 ms: {t['interactiveMilliseconds']:.0f} ms"))
+    checks.append((len(wasm) < 1024 * 1024, f".wasm under 1 MB: {len(wasm) / 1024:.0f} kB"))
+    moved = live["stepsAfter"] > live["stepsBefore"]
+    responsive = live["frames"] >= 30 and live["longestFrameMs"] < 250
+    checks.append((moved and responsive and not live.get("error"),
+                   f"training in the worker with the page responsive: {live['stepsAfter'] - live['stepsBefore']} steps, "
+                   f"{live['frames']} frames in {live['seconds']:.1f} s, longest {live['longestFrameMs']:.0f} ms"))
+    for ok, text in checks:
+        print(f"  {'PASS' if ok else 'FAIL'} {text}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"timings": t, "live": live, "wasmBytes": len(wasm), "wasmGzipBytes": wasm_gz}, f, indent=2)
+    failed = [text for ok, text in checks if not ok]
+    if failed and args.strict:
+        print(f"timings: {len(failed)} target(s) missed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
