@@ -14,7 +14,8 @@ with urllib), which measures:
   - interactiveMilliseconds: from navigation start (performance.timeOrigin) to the module loaded,
     the course's figures shown and the first training frame drawn (window.playgroundReadyAt).
 Then it plays the training panel for two seconds and records the page's animation frames (the
-page must stay responsive while the worker trains). Prints the figures with the .wasm size
+page must stay responsive while the worker trains), and drives the page's controls as a user
+would (the course's buttons and inputs, the gradient check, a dataset, a step, a layer). Prints the figures with the .wasm size
 (and gzipped) and checks the issue's targets: the course step within 3x of native (when
 --native-course-us gives the native figure), at least 100 steps per 16 ms, interactive within
 1000 ms, .wasm under 1 MB: PASS or FAIL for each.
@@ -76,6 +77,63 @@ const done = arguments[arguments.length - 1];
   return {frames: frames.length, seconds: (frames[frames.length - 1] - frames[0]) / 1000, longestFrameMs: gap,
           stepsBefore: before, stepsAfter: steps(), error: document.getElementById('train-error').hidden ? '' :
           document.getElementById('train-error').textContent};
+})().then((r) => done({ok: r}), (e) => done({error: String((e && e.stack) || e)}));
+"""
+
+
+# The page's controls, driven as a user would (clicks and typing, through the DOM's events), each
+# check a [name, passed, detail] triple.
+UI_SCRIPT = r"""
+const done = arguments[arguments.length - 1];
+(async () => {
+  const $ = (id) => document.getElementById(id);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const cell = (fig) => document.querySelector(`#course [data-fig="${fig}"]`).textContent;
+  const type = (el, text) => { el.value = text; el.dispatchEvent(new Event('input', {bubbles: true})); };
+  const until = async (test, ms = 10000) => { const t = performance.now(); while (!test() && performance.now() - t < ms) await sleep(20); return test(); };
+  const checks = [];
+  const check = (name, ok, detail) => checks.push([name, !!ok, String(detail)]);
+
+  $('course-slides').click();
+  check("Slides' example: a_h1 and a_y", cell('a_h1') === '0.377541' && cell('a_y') === '0.648539', cell('a_h1') + ' ' + cell('a_y'));
+  $('course-exercise').click();
+  check('Exercise 1: x = [1, 2], y = 0, a_y < 0.5', $('in-x1').value === '1' && $('in-x2').value === '2' && $('in-y').value === '0' &&
+        Number(cell('a_y')) < 0.5, `x1 ${$('in-x1').value}, a_y ${cell('a_y')}`);
+  const updated = [...document.querySelectorAll('#weights-table td.updated')].map((td) => td.textContent);
+  $('course-take').click();
+  const now = [...document.querySelectorAll('#weights-table input')].map((el) => Number(el.value).toFixed(6));
+  check('Take the step: the updated weights become the current ones', updated.length === 10 && updated.every((v, i) => v === now[i]),
+        `${updated.join(' ')} -> ${now.join(' ')}`);
+  $('course-slides').click();
+  const w = document.querySelector('#weights-table input');
+  type(w, '0.7');
+  const edited = cell('a_h1');
+  type(w, '0.5');
+  check('editing w_{x1,h1} updates the figures', edited !== '0.377541' && cell('a_h1') === '0.377541', `a_h1 ${edited} then ${cell('a_h1')}`);
+  type($('in-x1'), 'abc');
+  const shown = !$('course-error').hidden && $('course-error').textContent;
+  type($('in-x1'), '2');
+  check("a bad input shows the engine's error", shown && $('course-error').hidden, shown);
+  $('shape-error-button').click();
+  check('the shape error is shown', /matmul/.test($('shape-error').textContent) && !$('shape-error').hidden, $('shape-error').textContent);
+  check('the recorded graph is shown', /matmul/.test($('course-graph').textContent) && /sigmoid/.test($('course-graph').textContent),
+        $('course-graph').textContent.split('\n').length + ' lines');
+
+  $('gradcheck').click();
+  await until(() => /passed|FAILED/.test($('gradcheck-result').textContent), 30000);
+  check('Gradient check (in the worker)', /^passed/.test($('gradcheck-result').textContent), $('gradcheck-result').textContent);
+
+  document.querySelector('#datasets [data-dataset="spirals"]').click();
+  await until(() => $('steps').textContent === '0');
+  $('step').click();
+  const stepped = await until(() => $('steps').textContent === '1');
+  check('dataset spirals, then Step: one step', stepped, 'steps ' + $('steps').textContent);
+  const layers = document.querySelectorAll('#network .layer').length;
+  $('add-layer').click();
+  await sleep(300);
+  check('+ layer: one more column of unit maps', document.querySelectorAll('#network .layer').length === layers + 1 &&
+        $('train-error').hidden, `${layers} -> ${document.querySelectorAll('#network .layer').length} columns`);
+  return checks;
 })().then((r) => done({ok: r}), (e) => done({error: String((e && e.stack) || e)}));
 """
 
@@ -163,6 +221,7 @@ def main():
         driver.call("POST", f"/session/{driver.session}/url", {"url": server.url + "index.html"})
         t = driver.execute_async(TIMINGS_SCRIPT)
         live = driver.execute_async(RESPONSIVE_SCRIPT)
+        ui = driver.execute_async(UI_SCRIPT)
         took = time.monotonic() - start
     except TestError as e:
         print(f"timings: could not measure: {e}", file=sys.stderr)
@@ -210,6 +269,7 @@ def main():
     checks.append((moved and responsive and not live.get("error"),
                    f"training in the worker with the page responsive: {live['stepsAfter'] - live['stepsBefore']} steps, "
                    f"{live['frames']} frames in {live['seconds']:.1f} s, longest {live['longestFrameMs']:.0f} ms"))
+    checks += [(ok, f"ui: {name} ({detail[:150]})".replace("\n", " / ")) for name, ok, detail in ui]
     for ok, text in checks:
         print(f"  {'PASS' if ok else 'FAIL'} {text}")
     if args.json:

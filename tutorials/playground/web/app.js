@@ -280,6 +280,7 @@ class TrainingPanel {
     };
     this.applyParams();
     this.playing = false;
+    this.generation = 0;     // of the network: frames of a replaced one are dropped
     this.points = null;
     this.history = {steps: [], train: [], test: []};
     this.frame = null;       // the latest figures
@@ -346,6 +347,7 @@ class TrainingPanel {
         this.setPlaying(false);
         break;
       case 'points':
+        if (msg.generation !== this.generation) break;  // from a network since replaced
         this.points = msg;
         this.dirty.maps = true;
         this.requestDraw();
@@ -368,6 +370,7 @@ class TrainingPanel {
   }
 
   receiveFrame(msg) {
+    if (msg.generation !== this.generation) return;  // from a network since replaced
     const h = this.history;
     for (const [steps, train, test] of msg.history) {
       if (h.steps.length && steps <= h.steps[h.steps.length - 1]) continue;  // a step(0) frame again
@@ -687,8 +690,9 @@ class TrainingPanel {
   sendConfig() {
     $('train-error').hidden = true;
     this.history = {steps: [], train: [], test: []};
+    this.generation += 1;
     this.send({type: 'speed', stepsPerFrame: Number($('speed').value)});
-    this.send({type: 'config', config: {...this.config, hidden: this.config.hidden.slice()}, view: VIEW});
+    this.send({type: 'config', config: {...this.config, hidden: this.config.hidden.slice()}, view: VIEW, generation: this.generation});
     if (this.playing) this.send({type: 'play'});
   }
 

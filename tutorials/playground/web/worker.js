@@ -7,8 +7,9 @@
 // it only defines TrainingCore, which app.js then drives directly on the main thread.
 //
 // The protocol (page -> core):
-//   {type: "config", config, view}   a new Trainer (the old one deleted), its points and a frame;
-//                                     view = {resolution, unitResolution, extent} for the maps
+//   {type: "config", config, view, generation}   a new Trainer (the old one deleted), its points
+//                                     and a frame; view = {resolution, unitResolution, extent} for
+//                                     the maps; generation comes back in its points and frames
 //   {type: "play"} / {type: "pause"}  start / stop the training loop
 //   {type: "step", n}                 n steps now, then a frame
 //   {type: "speed", stepsPerFrame}    steps per 16 ms while playing; 0: as fast as possible
@@ -18,8 +19,8 @@
 // and (core -> page):
 //   {type: "ready"} | {type: "fatal", message}
 //   {type: "error", message}          a bad config (the Trainer's own message)
-//   {type: "points", x, label, train}
-//   {type: "frame", figures, history: [[steps, trainLoss, testLoss], ...], playing,
+//   {type: "points", generation, x, label, train}
+//   {type: "frame", generation, figures, history: [[steps, trainLoss, testLoss], ...], playing,
 //    output?: Float32Array, units?: [{layer, unit, values}]}   (maps only when the page acked)
 //   {type: "stopped", reason}         the loop stopped by itself (the loss diverged)
 //   {type: "gradcheck", result} | {type: "timing", results}
@@ -48,7 +49,7 @@ class TrainingCore {
   handle(msg) {
     try {
       switch (msg.type) {
-        case 'config': return this.configure(msg.config, msg.view);
+        case 'config': return this.configure(msg.config, msg.view, msg.generation);
         case 'play': this.playing = true; this.lastTickAt = now(); this.schedule(); return this.sendFrame(true);
         case 'pause': this.playing = false; return this.sendFrame(true);
         case 'step': return this.stepNow(msg.n || 1);
@@ -63,7 +64,7 @@ class TrainingCore {
     }
   }
 
-  configure(config, view) {
+  configure(config, view, generation) {
     if (view) this.view = view;
     const t = new this.M.Trainer(config);
     const error = t.error();
@@ -74,9 +75,10 @@ class TrainingCore {
     }
     if (this.trainer) this.trainer.delete();
     this.trainer = t;
+    this.generation = generation || 0;
     const p = checked(t.points());
     const x = Float32Array.from(p.x), label = Float32Array.from(p.label), train = Uint8Array.from(p.train);
-    this.post({type: 'points', x, label, train}, [x.buffer, label.buffer, train.buffer]);
+    this.post({type: 'points', generation: this.generation, x, label, train}, [x.buffer, label.buffer, train.buffer]);
     this.figures = checked(t.step(0));
     this.history = [[this.figures.steps, this.figures.trainLoss, this.figures.testLoss]];
     this.mapsWanted = true;
@@ -130,7 +132,7 @@ class TrainingCore {
   // (or always, when force is set and the loop is idle).
   sendFrame(force) {
     if (!this.trainer || !this.figures) return;
-    const msg = {type: 'frame', figures: this.figures, history: this.history, playing: this.playing};
+    const msg = {type: 'frame', generation: this.generation, figures: this.figures, history: this.history, playing: this.playing};
     const transfer = [];
     if (this.mapsWanted || (force && !this.playing)) {
       const v = this.view;
