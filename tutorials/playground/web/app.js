@@ -799,12 +799,32 @@ const earlyWorker = (() => {
   return {worker, queue};
 })();
 
+// playground.wasm is compiled once, here (fetched since the page's <head> asked for it), and the
+// compiled WebAssembly.Module is handed to the worker: the two instances share one compilation.
+// Without streaming compilation the module and the worker each load it themselves.
+const compiledWasm = (typeof WebAssembly === 'object' && typeof WebAssembly.compileStreaming === 'function'
+  ? WebAssembly.compileStreaming(fetch('playground.wasm', {credentials: 'same-origin'})).catch((e) => {
+    console.warn('playground.wasm: no streaming compilation, the module loads it itself:', e);
+    return null;
+  })
+  : Promise.resolve(null));
+if (earlyWorker) compiledWasm.then((wasm) => earlyWorker.worker.postMessage({type: 'init', wasm}));
+
+function instantiateWith(wasm) {
+  return wasm ? {instantiateWasm: (imports, receive) => {
+    WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm), (e) => {
+      setStatus('The engine did not instantiate: ' + ((e && e.message) || e), true);
+    });
+    return {};
+  }} : {};
+}
+
 let engine = null, training = null;
 const ready = (async () => {
   const tStart = performance.now();
   let M;
   try {
-    M = await createPlayground();
+    M = await createPlayground(instantiateWith(await compiledWasm));
   } catch (e) {
     setStatus('The engine did not load: ' + ((e && e.message) || e), true);
     if (params.has('selftest')) {

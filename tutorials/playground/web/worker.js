@@ -6,7 +6,7 @@
 // which the screenshot test uses: headless Chromium's virtual time does not wait for workers),
 // it only defines TrainingCore, which app.js then drives directly on the main thread.
 //
-// The protocol (page -> core):
+// The protocol (page -> core; a worker first gets {type: "init", wasm}, see the end of the file):
 //   {type: "config", config, view, generation}   a new Trainer (the old one deleted), its points
 //                                     and a frame; view = {resolution, unitResolution, extent} for
 //                                     the maps; generation comes back in its points and frames
@@ -200,19 +200,36 @@ function checked(result) {
   return result;
 }
 
-// As a Web Worker: build the module and serve the page.
+// As a Web Worker: build the module and serve the page. The page's first message is
+// {type: "init", wasm}: the WebAssembly.Module it compiled (instantiated here without compiling
+// it again), or null (then the module fetches and compiles playground.wasm itself).
 if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) {
-  let core = null;
+  let core = null, started = false;
   const queue = [];
-  self.onmessage = (e) => (core ? core.handle(e.data) : queue.push(e.data));
-  try {
-    importScripts('playground.js');
-    createPlayground().then((module) => {
+  const fatal = (what, e) => self.postMessage({type: 'fatal', message: `${what}: ${(e && e.message) || e}`});
+  const start = (wasm) => {
+    const options = wasm ? {instantiateWasm: (imports, receive) => {
+      WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm),
+                                                  (e) => fatal('the module did not instantiate', e));
+      return {};
+    }} : {};
+    createPlayground(options).then((module) => {
       core = new TrainingCore(module, (msg, transfer) => self.postMessage(msg, transfer || []));
       self.postMessage({type: 'ready'});
       for (const msg of queue.splice(0)) core.handle(msg);
-    }, (e) => self.postMessage({type: 'fatal', message: 'the module did not load: ' + (e && e.message || e)}));
+    }, (e) => fatal('the module did not load', e));
+  };
+  self.onmessage = (e) => {
+    if (core) return core.handle(e.data);
+    if (!started && e.data && e.data.type === 'init') {
+      started = true;
+      return start(e.data.wasm || null);
+    }
+    queue.push(e.data);
+  };
+  try {
+    importScripts('playground.js');
   } catch (e) {
-    self.postMessage({type: 'fatal', message: 'playground.js did not load: ' + (e && e.message || e)});
+    fatal('playground.js did not load', e);
   }
 }
