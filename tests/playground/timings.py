@@ -25,6 +25,7 @@ be made (a missing file, chromedriver or the page failing). Python's standard li
 """
 
 import argparse
+import base64
 import gzip
 import json
 import os
@@ -202,6 +203,7 @@ def main():
     parser.add_argument("--chromium", default="/usr/lib/chromium/chromium" if os.path.exists(
         "/usr/lib/chromium/chromium") else (shutil.which("chromium") or "/usr/bin/chromium"))
     parser.add_argument("--json", metavar="FILE", help="also write the figures there")
+    parser.add_argument("--screenshot", metavar="FILE", help="a PNG of the page after two seconds of training (WebDriver's)")
     args = parser.parse_args()
 
     wasm_path = os.path.join(args.folder, "playground.wasm")
@@ -221,6 +223,9 @@ def main():
         driver.call("POST", f"/session/{driver.session}/url", {"url": server.url + "index.html"})
         t = driver.execute_async(TIMINGS_SCRIPT)
         live = driver.execute_async(RESPONSIVE_SCRIPT)
+        if args.screenshot:  # the page after two seconds of training in the worker
+            with open(args.screenshot, "wb") as f:
+                f.write(base64.b64decode(driver.call("GET", f"/session/{driver.session}/screenshot")))
         ui = driver.execute_async(UI_SCRIPT)
         took = time.monotonic() - start
     except TestError as e:

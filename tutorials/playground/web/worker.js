@@ -50,7 +50,7 @@ class TrainingCore {
     try {
       switch (msg.type) {
         case 'config': return this.configure(msg.config, msg.view, msg.generation);
-        case 'play': this.playing = true; this.lastTickAt = now(); this.schedule(); return this.sendFrame(true);
+        case 'play': this.playing = true; this.schedule(); return this.sendFrame(true);
         case 'pause': this.playing = false; return this.sendFrame(true);
         case 'step': return this.stepNow(msg.n || 1);
         case 'speed': this.stepsPerFrame = Math.max(0, msg.stepsPerFrame | 0); return;
