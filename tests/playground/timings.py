@@ -129,6 +129,18 @@ const done = arguments[arguments.length - 1];
   $('step').click();
   const stepped = await until(() => $('steps').textContent === '1');
   check('dataset spirals, then Step: one step', stepped, 'steps ' + $('steps').textContent);
+  const heat = () => Array.from($('heatmap').getContext('2d').getImageData(0, 0, 360, 360).data);
+  const differ = (a, b) => a.reduce((n, v, i) => n + (Math.abs(v - b[i]) > 2 ? 1 : 0), 0);
+  const plain = heat();
+  document.querySelector('#network canvas.unit:not(:first-child)') &&
+    document.querySelectorAll('#network .layer')[1].querySelector('canvas').dispatchEvent(new MouseEvent('mouseenter'));
+  await sleep(150);
+  const hovered = heat();
+  document.querySelectorAll('#network .layer')[1].querySelector('canvas').dispatchEvent(new MouseEvent('mouseleave'));
+  await sleep(150);
+  const after = heat();
+  check("pointing at a unit shows its map in the output's place", differ(hovered, plain) > 1000 && differ(after, plain) < 100,
+        `${differ(hovered, plain)} values changed, ${differ(after, plain)} after`);
   const layers = document.querySelectorAll('#network .layer').length;
   $('add-layer').click();
   await sleep(300);

@@ -435,8 +435,13 @@ class TrainingPanel {
 
   drawHeatmap() {
     const canvas = $('heatmap'), ctx = canvas.getContext('2d');
-    const discrete = $('discretize').checked;
-    paintGrid(canvas, this.maps.output, VIEW.resolution, discrete ? (p) => (p >= 0.5 ? 1 : -1) : (p) => 2 * p - 1, LUT_MAP);
+    const discrete = $('discretize').checked, hover = this.hover;
+    const unit = hover && this.maps.units.find((u) => u.layer === hover.layer && u.unit === hover.unit);
+    if (unit) {  // a hidden unit's map, while the pointer is on it
+      paintGrid(canvas, unit.values, VIEW.unitResolution, this.config.activation === 'sigmoid' ? (v) => 2 * v - 1 : (v) => v, LUT_MAP);
+    } else {
+      paintGrid(canvas, this.maps.output, VIEW.resolution, discrete ? (p) => (p >= 0.5 ? 1 : -1) : (p) => 2 * p - 1, LUT_MAP);
+    }
     const W = canvas.width, H = canvas.height, toX = (x) => (x + VIEW_HALF) / (2 * VIEW_HALF) * W, toY = (y) => (VIEW_HALF - y) / (2 * VIEW_HALF) * H;
     // Axes and ticks at -1, 0, 1.
     ctx.strokeStyle = 'rgba(0,0,0,0.12)';
@@ -520,6 +525,7 @@ class TrainingPanel {
     const net = $('network');
     net.textContent = '';
     this.unitCanvases = [];
+    this.hover = null;
     const column = (title, canvases, layer) => {
       const col = document.createElement('div');
       col.className = 'layer';
@@ -564,7 +570,12 @@ class TrainingPanel {
     column('inputs', inputs);
     this.config.hidden.forEach((units, layer) => {
       const canvases = [];
-      for (let u = 0; u < units; ++u) canvases.push(unitCanvas(`hidden layer ${layer + 1}, unit ${u + 1}`));
+      for (let u = 0; u < units; ++u) {
+        const c = unitCanvas(`hidden layer ${layer + 1}, unit ${u + 1} (the output map shows it while the pointer is here)`);
+        c.addEventListener('mouseenter', () => this.setHover({layer, unit: u}));
+        c.addEventListener('mouseleave', () => this.setHover(null));
+        canvases.push(c);
+      }
       this.unitCanvases.push(canvases);
       column(`${units} unit${units > 1 ? 's' : ''}`, canvases, layer);
     });
@@ -572,6 +583,12 @@ class TrainingPanel {
     $('layer-count').textContent = `${n} hidden layer${n === 1 ? '' : 's'}`;
     $('add-layer').disabled = n >= 6;
     $('remove-layer').disabled = n === 0;
+  }
+
+  setHover(which) {
+    this.hover = which;
+    this.dirty.maps = true;
+    this.requestDraw();
   }
 
   changeUnits(layer, delta) {
