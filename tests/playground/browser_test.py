@@ -111,7 +111,7 @@ class Server:
 
 
 def chromium_command(chromium, headless, profile, extra):
-    return [chromium, f"--headless={headless}", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    return [chromium, f"--headless={headless}", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--disable-extensions", "--hide-scrollbars", "--mute-audio", f"--user-data-dir={profile}"] + extra
 
 

@@ -171,7 +171,7 @@ class WebDriver:
                 self.close()
                 raise TestError(f"{chromedriver} did not start")
             time.sleep(0.1)
-        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600", "--no-first-run",
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600", "--no-first-run",
                 "--disable-extensions", f"--user-data-dir={profile}"]
         caps = {"capabilities": {"alwaysMatch": {"browserName": "chrome",
                                                  "goog:chromeOptions": {"binary": chromium, "args": args}}}}
