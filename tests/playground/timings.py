@@ -254,6 +254,8 @@ def main():
     runs = ", ".join(f"{r:.2f}" for r in t["courseStepMicrosecondsRuns"])
     print(f"  course step          {t['courseStepMicroseconds']:8.2f} us   (median of 5 means of "
           f"{t['courseStepCalls']} calls: {runs})")
+    if t.get("courseStepInsideWasmMicroseconds") is not None:
+        print(f"  course step in wasm  {t['courseStepInsideWasmMicroseconds']:8.2f} us   (M.timeCourseSteps: the engine's side only)")
     print(f"  training, batch 200  {t['trainingStepsPer16ms']:8.1f} steps / 16 ms "
           f"({t['trainingMicrosecondsPerStepBatch200']:.1f} us a step)")
     print(f"  training, batch 10   {t['trainingStepsPer16msBatch10']:8.1f} steps / 16 ms "

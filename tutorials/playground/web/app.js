@@ -887,6 +887,8 @@ window.playgroundTimings = async function () {
     runs.push(1000 * (performance.now() - start) / calls);
   }
   runs.sort((a, b) => a - b);
+  // The engine's own figure without the calls' JavaScript side, if the module can time it.
+  const inside = typeof M.timeCourseSteps === 'function' ? 1000 * M.timeCourseSteps(input, calls) / calls : null;
   const net = {dataset: 'xor', noise: 0, seed: 1, hidden: [8, 8], activation: 'tanh', learningRate: 0.03, l1: 0, l2: 0};
   const configs = [
     {...net, points: 200, trainFraction: 0.5, batchSize: 10},
@@ -900,6 +902,7 @@ window.playgroundTimings = async function () {
     courseStepMicroseconds: runs[Math.floor(runs.length / 2)],  // the median of 5 means of 2000 calls
     courseStepMicrosecondsRuns: runs,
     courseStepCalls: calls,
+    courseStepInsideWasmMicroseconds: inside,  // null: the module has no timeCourseSteps(input, n)
     trainingStepsPer16ms: results[1].stepsPer16ms,  // a full batch of 200 points
     trainingStepsPer16msBatch10: results[0].stepsPer16ms,
     trainingMicrosecondsPerStepBatch200: results[1].microsecondsPerStep,
