@@ -12,7 +12,9 @@ namespace {
 
 constexpr std::size_t kAlignment = 64;    // a cache line, and AVX-512's vector width
 constexpr std::size_t kClasses = 65 * 4;  // every index size_class() can return
-constexpr std::size_t kLargestRequest = std::size_t{1} << 56;
+// Above this a request is refused (bad_alloc) before size_class() could overflow; 1 GiB where
+// size_t has 32 bits (WebAssembly), whose blocks of up to 2^31 bytes still fit.
+constexpr std::size_t kLargestRequest = std::size_t{1} << (sizeof(std::size_t) == 8 ? 56 : 30);
 
 // Block sizes: 64, 128, 256, then four per power of two (320, 384, 448, 512, 640, ...), so that a
 // block wastes at most a fifth of itself (a graph node of 384 bytes is not rounded up to 512).

@@ -1,6 +1,8 @@
 #include "autograd/parallel.hpp"
 
+#ifndef AUTOGRAD_NO_BLAS
 #include <cblas.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -25,7 +27,9 @@ std::atomic<std::size_t> regions_run{0};
 void set_num_threads(int threads) {
   threads = std::max(threads, 1);
   requested_threads.store(threads, std::memory_order_relaxed);
+#ifndef AUTOGRAD_NO_BLAS
   openblas_set_num_threads(threads);
+#endif
 }
 
 int num_threads() {

@@ -31,8 +31,10 @@ detail::Node<T>::Node(Tensor<T>&& v) : value(std::move(v)) {
   ++node_count;
 }
 
+// Defined inside namespace detail: clang finds ~Node only in the class's own scope.
+namespace detail {
 template <class T>
-detail::Node<T>::~Node() {
+Node<T>::~Node() {
   --node_count;
   // Freeing a chain node by node would recurse once per node and overflow the stack on a deep
   // graph. Instead the outermost destructor on this thread owns a work list: inner destructors
@@ -48,6 +50,7 @@ detail::Node<T>::~Node() {
   }  // `last` dies here; if it was the last owner its node's inputs land on the list
   freeing = false;
 }
+}  // namespace detail
 
 template <class T>
 Variable<T>::Variable(Tensor<T> value, bool requires_grad)

@@ -1,6 +1,7 @@
 // Guards and rules that a mutation pass (issue 6) found no other test to notice: each test case
 // below fails when the guard or rule it names is removed or changed.
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <nn/nn.hpp>
 #include <string>
@@ -154,11 +155,14 @@ TEST_CASE("matmul with a vector on the left drops its dimension, and a vector is
 }
 
 // matmul.cpp: a dimension BLAS cannot index (past INT_MAX) is refused, even in an empty product.
+// (Where size_t has 32 bits, the WebAssembly build, such a shape is refused before it is made.)
+#if SIZE_MAX > 0xFFFFFFFFu
 TEST_CASE("matmul refuses an inner dimension past INT_MAX") {
   const std::size_t huge = std::size_t{1} << 31;
   const V a(ag::full<double>({0, huge}, 0.0)), b(ag::full<double>({huge, 0}, 0.0));
   CHECK_THROWS_AS(ag::matmul(a, b), ag::ShapeError);
 }
+#endif
 
 // reduce.cpp, max: an empty axis has no maximum; a NaN is the maximum of any slice holding it.
 TEST_CASE("max refuses an empty axis and propagates NaN") {

@@ -116,7 +116,8 @@ TEST_CASE("no op returns a wrong gradient after a change in place: it refuses or
         },
         {{3}}}},
   };
-  for (const auto& [name, op_and_shapes] : ops) {
+  for (const auto& [op_name, op_and_shapes] : ops) {
+    const std::string& name = op_name;  // doctest's CAPTURE is a lambda: clang 14 cannot capture a binding
     const auto& [op, shapes] = op_and_shapes;
     std::vector<Tensor<double>> values;
     for (const ag::Shape& s : shapes) values.push_back(test::uniform(s, 0.5, 2.0));

@@ -69,7 +69,8 @@ TEST_CASE("a model's gradients pass gradcheck") {
   model.zero_grad();
   ag::backward(loss());
   const double eps = 1e-6;
-  for (auto& [name, p] : model.named_parameters()) {
+  for (auto& [param_name, p] : model.named_parameters()) {
+    const std::string& name = param_name;  // doctest's CAPTURE is a lambda: clang 14 cannot capture a binding
     CAPTURE(name);
     for (std::size_t k = 0; k < p.size(); ++k) {
       const double saved = p.value().data()[k];

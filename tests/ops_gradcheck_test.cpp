@@ -247,7 +247,9 @@ std::vector<Case> make_cases() {
       {"3x3 stride 2 padding 1 not counting padding",
        {.kernel = {3, 3}, .stride = std::array<long, 2>{2, 2}, .padding = {1, 1}, .count_include_pad = false}},
   };
-  for (const auto& [name, o] : pools) {
+  for (const auto& pool : pools) {
+    const std::string& name = pool.first;
+    const ag::Pool2dOptions o = pool.second;  // a variable, not a structured binding: clang 14 cannot capture those
     add("pooling", "max_pool2d " + name, [o](const Vars& v) { return ag::max_pool2d(v[0], o); },
         {uniform({2, 2, 5, 4})});
     add("pooling", "avg_pool2d " + name, [o](const Vars& v) { return ag::avg_pool2d(v[0], o); },

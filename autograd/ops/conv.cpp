@@ -9,8 +9,10 @@
 // inside them BLAS runs on one thread (OpenMP does not nest), and when the batch is not split
 // BLAS uses the threads itself. In float, oneDNN's direct kernels do the work when the engine is
 // built with them (conv_dnnl.hpp); this lowering is the double path and the fallback.
-#include <cblas.h>
 #include <fmt/format.h>
+#ifndef AUTOGRAD_NO_BLAS
+#include <cblas.h>
+#endif
 
 #include <algorithm>
 #include <limits>
@@ -18,6 +20,7 @@
 
 #include "autograd/ops/common.hpp"
 #include "autograd/ops/conv_dnnl.hpp"
+#include "autograd/ops/loop_gemm.hpp"
 #include "autograd/ops/windows.hpp"
 
 namespace ag {
@@ -27,7 +30,14 @@ namespace {
 using detail::ConvGeometry;
 
 // Row-major C[m, n] = A[m, k] B[k, n] + beta C, A or B read transposed when asked; ld* are the
-// stored rows' lengths.
+// stored rows' lengths. Without BLAS (the WebAssembly playground), the engine's own loop.
+#ifdef AUTOGRAD_NO_BLAS
+template <class T>
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+          std::size_t ldb, T beta, T* c, std::size_t ldc) {
+  detail::loop_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+#else
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
           const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
@@ -40,6 +50,7 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const d
               static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
               c, static_cast<int>(ldc));
 }
+#endif
 
 std::string conv_context(const Shape& input, const Shape& weight, const Conv2dOptions& o) {
   return fmt::format("input {}, weight {}, stride [{}, {}], padding [{}, {}], dilation [{}, {}], groups {}",

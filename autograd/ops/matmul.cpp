@@ -1,19 +1,24 @@
 // Matrix product through BLAS, by xtensor-blas: a transpose is a BLAS flag, never a copy, in the
 // forward and in the backward alike. Leading (batch) dimensions broadcast; the engine sums each
-// gradient back to its operand.
+// gradient back to its operand. Built without BLAS (AUTOGRAD_BLAS=OFF, the WebAssembly
+// playground), every product runs on the engine's own loop (loop_gemm.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <limits>
-#include <xtensor-blas/xblas.hpp>
 #include <xtensor/xadapt.hpp>
 
 #include "autograd/ops/common.hpp"
+#include "autograd/ops/loop_gemm.hpp"
+#ifndef AUTOGRAD_NO_BLAS
+#include <xtensor-blas/xblas.hpp>
+#endif
 
 namespace ag {
 
 namespace {
 
+#ifndef AUTOGRAD_NO_BLAS
 // Below this many multiply-adds a plain loop beats BLAS, whose call costs more than such a product
 // (a lock and a dispatch per call: measured on the course's 2x2 layers).
 constexpr std::size_t kSmallProduct = 4096;
@@ -28,23 +33,18 @@ void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, co
   auto C = xt::adapt(c, m * n, xt::no_ownership(), Matrix{m, n});
   xt::blas::gemm(A, B, C, ta, tb);
 }
+#endif
 
 // Row-major C[m, n] = op(A) op(B), op(A) being [m, k] and op(B) [k, n].
 template <class T>
 void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, const T* b, T* c) {
-  const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
+#ifndef AUTOGRAD_NO_BLAS
   if (m * n * k > kSmallProduct) {
     blas_gemm(ta, tb, m, n, k, a, b, c);
     return;
   }
-  for (std::size_t i = 0; i < m; ++i) {
-    for (std::size_t j = 0; j < n; ++j) {
-      T sum = 0;
-      for (std::size_t p = 0; p < k; ++p)
-        sum += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
-      c[i * n + j] = sum;
-    }
-  }
+#endif
+  detail::loop_gemm(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, T(0), c, n);
 }
 
 template <class T>

@@ -1,0 +1,268 @@
+// The playground's JavaScript API (embind), over course_step.hpp and trainer.hpp. Objects go
+// both ways as plain JavaScript objects; grids as typed arrays. An engine error thrown by a call
+// is caught here and handed to the page as text ({error} or Trainer.error()), since a C++
+// exception reaches JavaScript only as an opaque WebAssembly exception.
+#include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "course_step.hpp"
+#include "trainer.hpp"
+
+namespace playground {
+
+namespace {
+
+using emscripten::val;
+
+template <class Array>
+val to_js(const Array& values) {
+  val out = val::array();
+  for (std::size_t i = 0; i < values.size(); ++i) out.set(i, values[i]);
+  return out;
+}
+
+template <class Array>
+void from_js(const val& source, const char* name, Array& values) {
+  const val array = source[name];
+  if (!array.isArray() || array["length"].as<std::size_t>() != values.size()) {
+    throw std::invalid_argument(std::string(name) + " must be an array of " + std::to_string(values.size()) +
+                                " numbers");
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = array[i].as<double>();
+}
+
+double number(const val& source, const char* name) {
+  const val v = source[name];
+  if (!v.isNumber()) throw std::invalid_argument(std::string(name) + " must be a number");
+  return v.as<double>();
+}
+
+// A whole number in int's range (a cast of NaN or of 1e300 to int would be undefined).
+int whole_number(const val& v, const std::string& name) {
+  const double d = v.isNumber() ? v.as<double>() : std::nan("");
+  if (!(std::abs(d) < 1e9) || d != std::floor(d)) throw std::invalid_argument(name + " must be a whole number");
+  return static_cast<int>(d);
+}
+
+CourseInput course_input(const val& in) {
+  CourseInput c;
+  c.x1 = number(in, "x1");
+  c.x2 = number(in, "x2");
+  c.y = number(in, "y");
+  c.alpha = number(in, "alpha");
+  from_js(in, "w1", c.w1);
+  from_js(in, "w2", c.w2);
+  from_js(in, "w3", c.w3);
+  return c;
+}
+
+val weights_to_js(const CourseInput& c) {
+  val out = val::object();
+  out.set("x1", c.x1);
+  out.set("x2", c.x2);
+  out.set("y", c.y);
+  out.set("alpha", c.alpha);
+  out.set("w1", to_js(c.w1));
+  out.set("w2", to_js(c.w2));
+  out.set("w3", to_js(c.w3));
+  return out;
+}
+
+val course_step_js(const val& input, bool with_graph) {
+  val out = val::object();
+  try {
+    const CourseStep s = course_step(course_input(input), with_graph);
+    val forward = val::object();
+    forward.set("in_h1", s.in_h12[0]);
+    forward.set("a_h1", s.a_h12[0]);
+    forward.set("in_h2", s.in_h12[1]);
+    forward.set("a_h2", s.a_h12[1]);
+    forward.set("in_h3", s.in_h34[0]);
+    forward.set("a_h3", s.a_h34[0]);
+    forward.set("in_h4", s.in_h34[1]);
+    forward.set("a_h4", s.a_h34[1]);
+    forward.set("in_y", s.in_y);
+    forward.set("a_y", s.a_y);
+    val delta = val::object();
+    delta.set("y", s.delta_y);
+    delta.set("h1", s.delta_h12[0]);
+    delta.set("h2", s.delta_h12[1]);
+    delta.set("h3", s.delta_h34[0]);
+    delta.set("h4", s.delta_h34[1]);
+    val gradient = val::object();
+    gradient.set("w1", to_js(s.grad_w1));
+    gradient.set("w2", to_js(s.grad_w2));
+    gradient.set("w3", to_js(s.grad_w3));
+    out.set("error", std::string());
+    out.set("forward", forward);
+    out.set("loss", s.loss);
+    out.set("delta", delta);
+    out.set("gradient", gradient);
+    out.set("updated", weights_to_js(s.updated));
+    out.set("graph", s.graph);
+    out.set("dot", s.dot);
+  } catch (const std::exception& e) {
+    out.set("error", std::string(e.what()));
+  }
+  return out;
+}
+
+val float_array(const std::vector<float>& v) {
+  return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+}
+
+// A Trainer for JavaScript: a bad configuration leaves it empty with the reason in error().
+class JsTrainer {
+ public:
+  explicit JsTrainer(const val& c) {
+    try {
+      TrainerConfig config;
+      if (c["dataset"].isString()) config.dataset = c["dataset"].as<std::string>();
+      if (c["activation"].isString()) config.activation = c["activation"].as<std::string>();
+      const auto integer = [&c](const char* name, int& field) {
+        if (!c[name].isUndefined()) field = whole_number(c[name], name);
+      };
+      const auto real = [&c](const char* name, double& field) {
+        if (!c[name].isUndefined()) field = number(c, name);
+      };
+      integer("points", config.points);
+      integer("batchSize", config.batch_size);
+      real("noise", config.noise);
+      real("trainFraction", config.train_fraction);
+      real("learningRate", config.learning_rate);
+      real("l1", config.l1);
+      real("l2", config.l2);
+      if (!c["seed"].isUndefined()) config.seed = static_cast<std::uint64_t>(std::abs(whole_number(c["seed"], "seed")));
+      if (!c["hidden"].isUndefined()) {
+        if (!c["hidden"].isArray()) throw std::invalid_argument("hidden must be an array of unit counts");
+        config.hidden.clear();
+        for (std::size_t i = 0; i < c["hidden"]["length"].as<std::size_t>(); ++i) {
+          config.hidden.push_back(whole_number(c["hidden"][i], "hidden"));
+        }
+      }
+      trainer_ = std::make_unique<Trainer>(config);
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+  }
+
+  std::string error() const { return error_; }
+
+  val step(int n) {
+    return guarded([&] { return figures_to_js(trainer().step(n)); });
+  }
+
+  val points() {
+    return guarded([&] {
+      const Dataset& d = trainer().data();
+      val out = val::object();
+      out.set("x", float_array(d.x));
+      out.set("label", float_array(d.label));
+      out.set("train", val::global("Uint8Array").new_(emscripten::typed_memory_view(d.train.size(), d.train.data())));
+      return out;
+    });
+  }
+
+  val output_map(int resolution, double extent) {
+    return guarded([&] { return float_array(trainer().output_map(resolution, extent)); });
+  }
+
+  val unit_maps(int resolution, double extent) {
+    return guarded([&] {
+      val out = val::array();
+      std::size_t i = 0;
+      for (const UnitMap& m : trainer().unit_maps(resolution, extent)) {
+        val map = val::object();
+        map.set("layer", m.layer);
+        map.set("unit", m.unit);
+        map.set("values", float_array(m.values));
+        out.set(i++, map);
+      }
+      return out;
+    });
+  }
+
+  val gradcheck() {
+    return guarded([&] {
+      const GradcheckResult r = trainer().gradcheck();
+      val out = val::object();
+      out.set("passed", r.passed);
+      out.set("maxError", r.max_error);
+      out.set("checked", r.checked);
+      out.set("message", r.message);
+      return out;
+    });
+  }
+
+  // Milliseconds taken by n training steps, timed inside the module.
+  val time_steps(int n) {
+    return guarded([&] {
+      const auto start = std::chrono::steady_clock::now();
+      trainer().step(n);
+      return val(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    });
+  }
+
+ private:
+  Trainer& trainer() {
+    if (!trainer_) throw std::invalid_argument("the trainer was not made: " + error_);
+    return *trainer_;
+  }
+
+  // The call's result, or {error} with the engine's message.
+  template <class F>
+  val guarded(F f) {
+    try {
+      return f();
+    } catch (const std::exception& e) {
+      val out = val::object();
+      out.set("error", std::string(e.what()));
+      return out;
+    }
+  }
+
+  static val figures_to_js(const Figures& f) {
+    val out = val::object();
+    out.set("steps", static_cast<double>(f.steps));
+    out.set("trainLoss", f.train_loss);
+    out.set("testLoss", f.test_loss);
+    out.set("trainAccuracy", f.train_accuracy);
+    out.set("testAccuracy", f.test_accuracy);
+    return out;
+  }
+
+  std::unique_ptr<Trainer> trainer_;
+  std::string error_;
+};
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(playground) {
+  emscripten::function(
+      "slidesInput", +[] { return weights_to_js(slides_input()); });
+  emscripten::function(
+      "exerciseInput", +[] { return weights_to_js(exercise_input()); });
+  // Every figure and the recorded graph; the figures alone, as the timings measure the step.
+  emscripten::function(
+      "courseStep", +[](const val& input) { return course_step_js(input, true); });
+  emscripten::function(
+      "courseStepFigures", +[](const val& input) { return course_step_js(input, false); });
+  emscripten::function("shapeErrorExample", &shape_error_example);
+  emscripten::class_<JsTrainer>("Trainer")
+      .constructor<const val&>()
+      .function("error", &JsTrainer::error)
+      .function("step", &JsTrainer::step)
+      .function("points", &JsTrainer::points)
+      .function("outputMap", &JsTrainer::output_map)
+      .function("unitMaps", &JsTrainer::unit_maps)
+      .function("gradcheck", &JsTrainer::gradcheck)
+      .function("timeSteps", &JsTrainer::time_steps);
+}
+
+}  // namespace playground

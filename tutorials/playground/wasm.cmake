@@ -1,0 +1,40 @@
+# The WebAssembly build's dependencies, for em++ (Debian's emscripten):
+#   emcmake cmake -S . -B build-wasm && cmake --build build-wasm
+#
+# The headers are Debian's own (xtensor, xtl, xsimd, fmt, doctest), reached through a folder of
+# links made here: their CMake packages would add -I/usr/include, where glibc's headers would
+# shadow emscripten's libc. Nothing is linked in: fmt is header-only, and the engine runs its
+# matrix products on its own loops (AUTOGRAD_BLAS=OFF). The file formats (zlib, libzip, stb) stay
+# out of this build: the page reads and writes no files.
+set(AUTOGRAD_NATIVE OFF CACHE BOOL "" FORCE)
+set(AUTOGRAD_WITH_DNNL OFF CACHE BOOL "" FORCE)
+set(AUTOGRAD_BLAS OFF CACHE BOOL "" FORCE)
+set(AUTOGRAD_BUILD_TUTORIALS OFF CACHE BOOL "" FORCE)
+set(AUTOGRAD_BUILD_BENCH OFF CACHE BOOL "" FORCE)
+
+# xsimd 8 has no WebAssembly architecture of its own, but emscripten maps SSE's intrinsics onto
+# simd128: xtensor's elementwise math vectorises through xsimd's SSE2 code. Exceptions are
+# WebAssembly's own (-fwasm-exceptions): em++ would otherwise abort on every engine error, and
+# JavaScript's emulation (-fexceptions) costs twice as much per op.
+add_compile_options(-msimd128 -msse2 -fwasm-exceptions)
+add_link_options(-fwasm-exceptions -sALLOW_MEMORY_GROWTH=1)
+
+set(wasm_headers ${CMAKE_BINARY_DIR}/wasm-include)
+file(MAKE_DIRECTORY ${wasm_headers})
+foreach(folder xtensor xtl xsimd fmt doctest)
+  if(NOT EXISTS /usr/include/${folder})
+    message(FATAL_ERROR "the WebAssembly build needs Debian's headers in /usr/include/${folder}: "
+                        "apt-get install libxtensor-dev libxsimd-dev libfmt-dev doctest-dev")
+  endif()
+  file(CREATE_LINK /usr/include/${folder} ${wasm_headers}/${folder} SYMBOLIC)
+endforeach()
+
+foreach(target xtl xsimd xtensor)
+  add_library(${target} INTERFACE IMPORTED)
+  target_include_directories(${target} SYSTEM INTERFACE ${wasm_headers})
+endforeach()
+add_library(fmt::fmt INTERFACE IMPORTED)
+target_include_directories(fmt::fmt SYSTEM INTERFACE ${wasm_headers})
+target_compile_definitions(fmt::fmt INTERFACE FMT_HEADER_ONLY)
+add_library(doctest::doctest INTERFACE IMPORTED)
+target_include_directories(doctest::doctest SYSTEM INTERFACE ${wasm_headers})
