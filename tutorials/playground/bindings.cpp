@@ -117,6 +117,15 @@ val float_array(const std::vector<float>& v) {
   return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
+// Milliseconds taken by n course steps (the figures, without the graph's texts), timed inside the
+// module: the engine's side of M.courseStepFigures, without the JavaScript objects.
+double time_course_steps(const val& input, int n) {
+  const CourseInput in = course_input(input);
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; ++i) course_step(in);
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 // A Trainer for JavaScript: a bad configuration leaves it empty with the reason in error().
 class JsTrainer {
  public:
@@ -254,6 +263,7 @@ EMSCRIPTEN_BINDINGS(playground) {
   emscripten::function(
       "courseStepFigures", +[](const val& input) { return course_step_js(input, false); });
   emscripten::function("shapeErrorExample", &shape_error_example);
+  emscripten::function("timeCourseSteps", &time_course_steps);
   emscripten::class_<JsTrainer>("Trainer")
       .constructor<const val&>()
       .function("error", &JsTrainer::error)

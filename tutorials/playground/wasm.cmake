@@ -19,6 +19,12 @@ set(AUTOGRAD_BUILD_BENCH OFF CACHE BOOL "" FORCE)
 add_compile_options(-msimd128 -msse2 -fwasm-exceptions)
 add_link_options(-fwasm-exceptions -sALLOW_MEMORY_GROWTH=1)
 
+# em++ optimises the JavaScript it links with node and Debian's acorn module: a node that is not
+# Debian's own (NodeSource's, say) does not look in /usr/share/nodejs unless told.
+if(EXISTS /usr/share/nodejs/acorn)
+  set(CMAKE_CXX_LINKER_LAUNCHER ${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs)
+endif()
+
 set(wasm_headers ${CMAKE_BINARY_DIR}/wasm-include)
 file(MAKE_DIRECTORY ${wasm_headers})
 foreach(folder xtensor xtl xsimd fmt doctest)
