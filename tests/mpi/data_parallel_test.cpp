@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <nn/distributed/distributed.hpp>
 #include <nn/nn.hpp>
+#include <numeric>
 #include <vector>
 
 namespace nn = ag::nn;
@@ -137,8 +139,8 @@ TEST_CASE("the average weights each rank by its rows, and a gradient no rank has
   }
   // (1 * 1 + 3 * 3) / 4 and (1 * 2 + 3 * 0) / 4, on both ranks, exactly.
   CHECK(w.grad().value() == ag::Tensor<float>{2.5f, 2.5f});
-  REQUIRE(q.grad().defined());  // every rank reaches this line
-  CHECK(q.grad().value() == ag::Tensor<float>{0.5f, 0.5f});
+  CHECK(q.grad().defined());
+  if (q.grad().defined()) CHECK(q.grad().value() == ag::Tensor<float>{0.5f, 0.5f});
   CHECK_FALSE(unused.grad().defined());
   // No rows anywhere: an error on every rank, not a division by zero.
   CHECK_THROWS_WITH_AS(averager.average(0), doctest::Contains("no rank had any rows"), std::invalid_argument);
