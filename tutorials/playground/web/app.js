@@ -336,6 +336,7 @@ class TrainingPanel {
   receive(msg) {
     switch (msg.type) {
       case 'ready':
+        this.workerTimeline = msg.timeline;
         if (this.readyResolve) this.readyResolve();
         break;
       case 'fatal':
@@ -350,7 +351,7 @@ class TrainingPanel {
         if (msg.generation !== this.generation) break;  // from a network since replaced
         this.points = msg;
         this.dirty.maps = true;
-        this.requestDraw();
+        if (this.maps) this.requestDraw();  // else the frame with the maps, next, draws them
         break;
       case 'stopped':
         this.showError(msg.reason);
@@ -371,6 +372,9 @@ class TrainingPanel {
 
   receiveFrame(msg) {
     if (msg.generation !== this.generation) return;  // from a network since replaced
+    if (!this.firstFrameAt && msg.output) {  // when the first maps left the worker and got here
+      this.firstFrameAt = {sent: msg.sentAt - performance.timeOrigin, received: performance.now()};
+    }
     const h = this.history;
     for (const [steps, train, test] of msg.history) {
       if (h.steps.length && steps <= h.steps[h.steps.length - 1]) continue;  // a step(0) frame again
@@ -386,6 +390,10 @@ class TrainingPanel {
     if (msg.output) {
       this.maps = {output: msg.output, units: msg.units};
       this.dirty.maps = true;
+    }
+    if (!this.firstDrawnAt && msg.output && !this.rafPending) {
+      this.draw();  // the first maps at once: the page is ready as soon as they are on the canvases
+      return;
     }
     this.requestDraw();
   }
@@ -420,6 +428,7 @@ class TrainingPanel {
     }
     if (drewMaps) {
       this.send({type: 'ack'});
+      if (!this.firstDrawnAt) this.firstDrawnAt = performance.now();
       this.firstDrawn();
     }
   }
@@ -807,24 +816,27 @@ function selfTest(M) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The worker starts at once, so that it loads its module while this thread loads its own; its
-// messages wait in a queue until the training panel takes it over.
+// The worker starts at once (in the page's <head>, else here), so that it is up while this thread
+// loads the module; its messages wait in a queue until the training panel takes it over.
+const early = window.playgroundEarly || {};
 const earlyWorker = (() => {
   if (params.has('selftest') || params.has('inline') || typeof Worker === 'undefined') return null;
+  if (early.worker) return early.worker;
   const worker = new Worker('worker.js'), queue = [];
   worker.onmessage = (e) => queue.push(e.data);
   return {worker, queue};
 })();
 
-// playground.wasm is compiled once, here (fetched since the page's <head> asked for it), and the
-// compiled WebAssembly.Module is handed to the worker: the two instances share one compilation.
-// Without streaming compilation the module and the worker each load it themselves.
-const compiledWasm = (typeof WebAssembly === 'object' && typeof WebAssembly.compileStreaming === 'function'
-  ? WebAssembly.compileStreaming(fetch('playground.wasm', {credentials: 'same-origin'})).catch((e) => {
-    console.warn('playground.wasm: no streaming compilation, the module loads it itself:', e);
-    return null;
-  })
-  : Promise.resolve(null));
+// playground.wasm is compiled once, on this thread (the compilation started in the <head>), and
+// the compiled WebAssembly.Module is handed to the worker: the two instances share one
+// compilation. Without streaming compilation the module and the worker each load it themselves.
+const compiledWasm = (early.wasm ? early.wasm
+  : typeof WebAssembly === 'object' && typeof WebAssembly.compileStreaming === 'function'
+    ? WebAssembly.compileStreaming(fetch('playground.wasm', {credentials: 'same-origin'}))
+    : Promise.resolve(null)).catch((e) => {
+  console.warn('playground.wasm: no streaming compilation, the module loads it itself:', e);
+  return null;
+});
 if (earlyWorker) compiledWasm.then((wasm) => earlyWorker.worker.postMessage({type: 'init', wasm}));
 
 function instantiateWith(wasm) {
@@ -839,6 +851,12 @@ function instantiateWith(wasm) {
 let engine = null, training = null;
 const ready = (async () => {
   const tStart = performance.now();
+  // With a worker, the training panel starts at once: its messages wait in the worker until the
+  // worker's module is ready, which happens while this thread builds the course's panel.
+  if (earlyWorker) {
+    training = new TrainingPanel(null);
+    training.start();
+  }
   let M;
   try {
     M = await createPlayground(instantiateWith(await compiledWasm));
@@ -862,9 +880,11 @@ const ready = (async () => {
     selfTest(M);
     return;
   }
-  training = new TrainingPanel(M);
+  if (!training) {  // ?inline: the Trainer on this thread
+    training = new TrainingPanel(M);
+    training.start();
+  }
   await training.readyPromise;
-  training.start();
   await training.firstDrawnPromise;
   window.playgroundReadyAt = performance.now();
   setStatus(`Ready: the engine loaded in ${(window.playgroundModuleAt - tStart).toFixed(0)} ms; ` +
@@ -913,6 +933,11 @@ window.playgroundTimings = async function () {
     moduleReadyMilliseconds: window.playgroundModuleAt,
     courseReadyMilliseconds: window.playgroundCourseReadyAt,
     trainingMode: training.mode,
+    // The worker's stages in milliseconds after navigation start.
+    workerTimeline: training.workerTimeline ? Object.fromEntries(Object.entries(training.workerTimeline)
+      .map(([k, v]) => [k, v - performance.timeOrigin])) : null,
+    firstTrainingFrameDrawn: training.firstDrawnAt,
+    firstTrainingFrame: training.firstFrameAt,
     // Where the time to interactive went (milliseconds from navigation start).
     navigation: (() => {
       const n = performance.getEntriesByType('navigation')[0] || {};

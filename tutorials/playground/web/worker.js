@@ -17,7 +17,8 @@
 //   {type: "gradcheck"}               ag::gradcheck of the current network
 //   {type: "timing", configs}         steps per 16 ms for each config, on throwaway Trainers
 // and (core -> page):
-//   {type: "ready"} | {type: "fatal", message}
+//   {type: "ready", timeline} | {type: "fatal", message}   (timeline: when the worker started,
+//                                     had playground.js, got "init" and had the module)
 //   {type: "error", message}          a bad config (the Trainer's own message)
 //   {type: "points", generation, x, label, train}
 //   {type: "frame", generation, figures, history: [[steps, trainLoss, testLoss], ...], playing,
@@ -132,7 +133,8 @@ class TrainingCore {
   // (or always, when force is set and the loop is idle).
   sendFrame(force) {
     if (!this.trainer || !this.figures) return;
-    const msg = {type: 'frame', generation: this.generation, figures: this.figures, history: this.history, playing: this.playing};
+    const msg = {type: 'frame', generation: this.generation, figures: this.figures, history: this.history, playing: this.playing,
+                 sentAt: performance.timeOrigin + performance.now()};
     const transfer = [];
     if (this.mapsWanted || (force && !this.playing)) {
       const v = this.view;
@@ -206,8 +208,12 @@ function checked(result) {
 if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) {
   let core = null, started = false;
   const queue = [];
+  // When each stage ended, in milliseconds since the epoch (the page subtracts its timeOrigin).
+  const at = () => performance.timeOrigin + performance.now();
+  const timeline = {workerStart: performance.timeOrigin};
   const fatal = (what, e) => self.postMessage({type: 'fatal', message: `${what}: ${(e && e.message) || e}`});
   const start = (wasm) => {
+    timeline.init = at();
     const options = wasm ? {instantiateWasm: (imports, receive) => {
       WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm),
                                                   (e) => fatal('the module did not instantiate', e));
@@ -215,7 +221,8 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
     }} : {};
     createPlayground(options).then((module) => {
       core = new TrainingCore(module, (msg, transfer) => self.postMessage(msg, transfer || []));
-      self.postMessage({type: 'ready'});
+      timeline.module = at();
+      self.postMessage({type: 'ready', timeline});
       for (const msg of queue.splice(0)) core.handle(msg);
     }, (e) => fatal('the module did not load', e));
   };
@@ -229,6 +236,7 @@ if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScop
   };
   try {
     importScripts('playground.js');
+    timeline.script = at();
   } catch (e) {
     fatal('playground.js did not load', e);
   }
