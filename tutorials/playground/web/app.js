@@ -257,6 +257,9 @@ class CoursePanel {
   }
 }
 
+// 12345 -> "12,345" (without Intl, whose first use costs the page's first frame a moment).
+const grouped = (n) => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
 // A number typed by the user: NaN for anything that is not one (the engine then says why).
 function parseNumber(text) {
   const t = String(text).trim().replace(/^\u2212/, '-');
@@ -435,7 +438,7 @@ class TrainingPanel {
 
   drawFigures() {
     const f = this.frame;
-    $('steps').textContent = f.steps.toLocaleString('en');
+    $('steps').textContent = grouped(f.steps);
     $('train-loss').textContent = f.trainLoss.toFixed(3);
     $('test-loss').textContent = f.testLoss.toFixed(3);
     $('train-acc').textContent = `(accuracy ${(100 * f.trainAccuracy).toFixed(1)}%)`;
@@ -525,7 +528,7 @@ class TrainingPanel {
     ctx.fillStyle = '#555';
     ctx.font = '10px sans-serif';
     ctx.fillText(top.toFixed(2), 4, 10);
-    ctx.fillText(`${last.toLocaleString('en')} steps`, W - 70, 10);
+    ctx.fillText(`${grouped(last)} steps`, W - 70, 10);
   }
 
   // The network column: the two inputs, then a column of unit maps per hidden layer, each with
