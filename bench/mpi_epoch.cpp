@@ -13,9 +13,10 @@
 // epoch starts afresh (a new model and generator), as a bench_compare epoch worker does; the
 // epoch's time is from a barrier before it to one after it, so the slowest rank sets it.
 //
-// Rank 0 prints one line per epoch, "epoch <examples> <seconds> <seconds in average()>" (the
-// last the mean over the ranks: packing, the allreduce, waiting for the other rank, unpacking),
-// then a summary: the median epoch's examples per second and the bytes per step.
+// Rank 0 prints one line per epoch, "epoch <examples> <seconds> <seconds computing> <seconds in
+// average()>" (the last two means over the ranks: computing is the forward, backward and Adam
+// step; average() is packing, the allreduce, waiting for the other rank and unpacking), then a
+// summary: the median epoch's examples per second and the bytes per step.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -47,7 +48,7 @@ struct Mlp : nn::Module<float> {
 };
 
 struct EpochTime {
-  double seconds, averaging_seconds;
+  double seconds, averaging_seconds, computing_seconds;
   std::size_t bytes_per_step;
 };
 
@@ -58,10 +59,11 @@ EpochTime epoch(const nn::LabelledImages& train, const distributed::Communicator
   nn::Adam<float> adam(model.parameters(), {.lr = 1e-3});
   world.barrier();
   const auto start = clock_type::now();
-  std::chrono::duration<double> averaging{};
+  std::chrono::duration<double> averaging{}, computing{};
   const distributed::ShardedBatches batches(nn::Batches(train.labels.size(), 64, true, generator), world);
   for (std::size_t b = 0; b < batches.size(); ++b) {
     const std::vector<std::size_t> rows = batches[b];
+    const auto begin = clock_type::now();
     adam.zero_grad();
     if (!rows.empty()) {
       const V loss = nn::softmax_cross_entropy(model.forward(V(nn::select_rows(train.images, rows))),
@@ -70,14 +72,16 @@ EpochTime epoch(const nn::LabelledImages& train, const distributed::Communicator
     }
     const auto before = clock_type::now();
     averager.average(rows.size());
-    averaging += clock_type::now() - before;
+    const auto after = clock_type::now();
     adam.step();
+    averaging += after - before;
+    computing += (before - begin) + (clock_type::now() - after);
   }
   world.barrier();
   const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  std::array<double, 1> averaging_sum{averaging.count()};
-  world.sum(averaging_sum);
-  return {seconds, averaging_sum[0] / world.size(), averager.bytes_per_step()};
+  std::array<double, 2> sums{averaging.count(), computing.count()};
+  world.sum(sums);
+  return {seconds, sums[0] / world.size(), sums[1] / world.size(), averager.bytes_per_step()};
 }
 
 int usage() {
@@ -115,7 +119,10 @@ int main(int argc, char** argv) {
       const EpochTime t = epoch(train, world);
       rates.push_back(examples / t.seconds);
       bytes = t.bytes_per_step;
-      if (world.is_root()) fmt::print("epoch {} {:.4f} {:.4f}\n", train.labels.size(), t.seconds, t.averaging_seconds);
+      if (world.is_root()) {
+        fmt::print("epoch {} {:.4f} {:.4f} {:.4f}\n", train.labels.size(), t.seconds, t.computing_seconds,
+                   t.averaging_seconds);
+      }
     }
     std::sort(rates.begin(), rates.end());
     if (world.is_root()) {
