@@ -8,7 +8,9 @@ Serves SERVED_FOLDER (the built page) on 127.0.0.1 with `python3 -m http.server`
 chromedriver, opens index.html in headless Chromium and calls the page's
 window.playgroundTimings() (POST /session/{id}/execute/async of the W3C WebDriver protocol, spoken
 with urllib), which measures:
-  - courseStepMicroseconds: M.courseStep on the slides' input, after 300 calls of warm-up: the
+  - courseStepFiguresMicroseconds: M.courseStepFigures (the figures, no graph texts), compared with
+    bench_playground's native "course step (figures)"; courseStepMicroseconds: M.courseStep on the
+    slides' input (with the graph's table and DOT), after 300 calls of warm-up: the
     median of five means of 2000 calls each, on the page's thread;
   - trainingStepsPer16ms: SGD steps of the 2-8-8-1 tanh network per 16 ms, in the Web Worker,
     at a full batch of 200 points (the target's case) and at the page's default batch of 10;
@@ -18,8 +20,8 @@ Then it plays the training panel for two seconds and records the page's animatio
 page must stay responsive while the worker trains), and drives the page's controls as a user
 would (the course's buttons and inputs, the gradient check, a dataset, a step, a layer). Prints the figures with the .wasm size
 (and gzipped) and checks the issue's targets: the course step within 3x of native (when
---native-course-us gives bench_playground's native figure; compared with M.timeCourseSteps, the
-same work in the module, when the module has it), at least 100 steps per 16 ms, interactive within
+--native-course-us gives bench_playground's native figure; compared with M.courseStepFigures
+called from JavaScript, M.timeCourseSteps printed beside it), at least 100 steps per 16 ms, interactive within
 1000 ms, .wasm under 1 MB: PASS or FAIL for each.
 
 Exit status: 0, or 1 when a target failed and --strict is given; 2 when the measurement could not
@@ -277,8 +279,12 @@ def main():
 
     print(f"timings: {t.get('userAgent')}, page measured in {took:.1f} s (no virtual time)")
     runs = ", ".join(f"{r:.2f}" for r in t["courseStepMicrosecondsRuns"])
-    print(f"  course step          {t['courseStepMicroseconds']:8.2f} us   (median of 5 means of "
-          f"{t['courseStepCalls']} calls: {runs})")
+    print(f"  course step + graph  {t['courseStepMicroseconds']:8.2f} us   (M.courseStep, as the page calls it on each edit: "
+          f"median of 5 means of {t['courseStepCalls']} calls: {runs})")
+    if t.get("courseStepFiguresMicroseconds") is not None:
+        runs = ", ".join(f"{r:.2f}" for r in t["courseStepFiguresMicrosecondsRuns"])
+        print(f"  course step          {t['courseStepFiguresMicroseconds']:8.2f} us   (M.courseStepFigures, the figures "
+              f"as JavaScript objects: {runs})")
     if t.get("courseStepInsideWasmMicroseconds") is not None:
         print(f"  course step in wasm  {t['courseStepInsideWasmMicroseconds']:8.2f} us   (M.timeCourseSteps: the engine's side only)")
     print(f"  training, batch 200  {t['trainingStepsPer16ms']:8.1f} steps / 16 ms "
@@ -309,15 +315,15 @@ def main():
         # The same work on both sides: bench_playground's "course step (figures)" natively and
         # M.timeCourseSteps in the module; the JavaScript call (which also builds the graph's
         # table and DOT and the result object) is printed beside it.
+        # The check takes the call from JavaScript (M.courseStepFigures, the figures as objects) when
+        # the module has it: the step as a page sees it, not only the engine's side.
         inside = t.get("courseStepInsideWasmMicroseconds")
-        call = t["courseStepMicroseconds"] / args.native_course_us
+        figures = t.get("courseStepFiguresMicroseconds")
+        call = (figures if figures is not None else t["courseStepMicroseconds"]) / args.native_course_us
+        detail = f"{args.native_course_us} us native"
         if inside is not None:
-            ratio = inside / args.native_course_us
-            checks.append((ratio <= 3, f"course step within 3x of native: {ratio:.2f}x in the module "
-                                       f"({inside:.2f} us against {args.native_course_us} us native; "
-                                       f"the page's call with the graph and the result object {call:.1f}x)"))
-        else:
-            checks.append((call <= 3, f"course step within 3x of native: {call:.2f}x ({args.native_course_us} us native)"))
+            detail += f"; the engine's side alone, M.timeCourseSteps: {inside / args.native_course_us:.2f}x"
+        checks.append((call <= 3, f"course step within 3x of native: {call:.2f}x from JavaScript ({detail})"))
     else:
         print("  (no --native-course-us: the course step's ratio to native is not checked)")
     checks.append((t["trainingStepsPer16ms"] >= 100,

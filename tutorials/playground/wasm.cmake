@@ -16,8 +16,10 @@ set(AUTOGRAD_BUILD_BENCH OFF CACHE BOOL "" FORCE)
 # simd128: xtensor's elementwise math vectorises through xsimd's SSE2 code. Exceptions are
 # WebAssembly's own (-fwasm-exceptions): em++ would otherwise abort on every engine error, and
 # JavaScript's emulation (-fexceptions) costs twice as much per op.
-add_compile_options(-msimd128 -msse2 -fwasm-exceptions)
-add_link_options(-fwasm-exceptions -sALLOW_MEMORY_GROWTH=1)
+# Link-time optimisation: across the engine's files the linker drops what the page never calls,
+# 1039 kB of .wasm down to 826 kB (the target is under 1 MB), at the same speed in Chromium.
+add_compile_options(-msimd128 -msse2 -fwasm-exceptions -flto)
+add_link_options(-fwasm-exceptions -flto -sALLOW_MEMORY_GROWTH=1)
 
 # em++ optimises the JavaScript it links with node and Debian's acorn module: a node that is not
 # Debian's own (NodeSource's, say) does not look in /usr/share/nodejs unless told.
