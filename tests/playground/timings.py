@@ -10,7 +10,7 @@ window.playgroundTimings() (POST /session/{id}/execute/async of the W3C WebDrive
 with urllib), which measures:
   - courseStepFiguresMicroseconds: M.courseStepFigures (the figures, no graph texts), compared with
     bench_playground's native "course step (figures)"; courseStepMicroseconds: M.courseStep on the
-    slides' input (with the graph's table and DOT), after 300 calls of warm-up: the
+    slides' input (with the graph's table and DOT), after half a second of warm-up: the
     median of five means of 2000 calls each, on the page's thread;
   - trainingStepsPer16ms: SGD steps of the 2-8-8-1 tanh network per 16 ms, in the Web Worker,
     at a full batch of 200 points (the target's case) and at the page's default batch of 10;

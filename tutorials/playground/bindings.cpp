@@ -74,47 +74,38 @@ val weights_to_js(const CourseInput& c) {
   return out;
 }
 
-val course_step_js(const val& input, bool with_graph) {
-  val out = val::object();
-  try {
-    const CourseStep s = course_step(course_input(input), with_graph);
-    val forward = val::object();
-    forward.set("in_h1", s.in_h12[0]);
-    forward.set("a_h1", s.a_h12[0]);
-    forward.set("in_h2", s.in_h12[1]);
-    forward.set("a_h2", s.a_h12[1]);
-    forward.set("in_h3", s.in_h34[0]);
-    forward.set("a_h3", s.a_h34[0]);
-    forward.set("in_h4", s.in_h34[1]);
-    forward.set("a_h4", s.a_h34[1]);
-    forward.set("in_y", s.in_y);
-    forward.set("a_y", s.a_y);
-    val delta = val::object();
-    delta.set("y", s.delta_y);
-    delta.set("h1", s.delta_h12[0]);
-    delta.set("h2", s.delta_h12[1]);
-    delta.set("h3", s.delta_h34[0]);
-    delta.set("h4", s.delta_h34[1]);
-    val gradient = val::object();
-    gradient.set("w1", to_js(s.grad_w1));
-    gradient.set("w2", to_js(s.grad_w2));
-    gradient.set("w3", to_js(s.grad_w3));
-    out.set("error", std::string());
-    out.set("forward", forward);
-    out.set("loss", s.loss);
-    out.set("delta", delta);
-    out.set("gradient", gradient);
-    out.set("updated", weights_to_js(s.updated));
-    out.set("graph", s.graph);
-    out.set("dot", s.dot);
-  } catch (const std::exception& e) {
-    out.set("error", std::string(e.what()));
-  }
-  return out;
-}
-
 val float_array(const std::vector<float>& v) {
   return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
+}
+
+// The course step on the 14 numbers of an input as course_api.js passes them: its 36 figures in one
+// Float64Array, which course_api.js names (an object built field by field from here would cost
+// several times the step itself); with the graph, {figures, graph, dot}; the engine's error as a
+// string.
+val course_step_values(double x1, double x2, double y, double alpha, double w1a, double w1b, double w1c, double w1d,
+                       double w2a, double w2b, double w2c, double w2d, double w3a, double w3b, bool with_graph) {
+  try {
+    const CourseInput in{x1, x2, y, alpha, {w1a, w1b, w1c, w1d}, {w2a, w2b, w2c, w2d}, {w3a, w3b}};
+    const CourseStep s = course_step(in, with_graph);
+    std::vector<double> f = {s.in_h12[0],    s.a_h12[0],     s.in_h12[1],    s.a_h12[1],    s.in_h34[0], s.a_h34[0],
+                             s.in_h34[1],    s.a_h34[1],     s.in_y,         s.a_y,         s.loss,      s.delta_y,
+                             s.delta_h12[0], s.delta_h12[1], s.delta_h34[0], s.delta_h34[1]};
+    f.insert(f.end(), s.grad_w1.begin(), s.grad_w1.end());
+    f.insert(f.end(), s.grad_w2.begin(), s.grad_w2.end());
+    f.insert(f.end(), s.grad_w3.begin(), s.grad_w3.end());
+    f.insert(f.end(), s.updated.w1.begin(), s.updated.w1.end());
+    f.insert(f.end(), s.updated.w2.begin(), s.updated.w2.end());
+    f.insert(f.end(), s.updated.w3.begin(), s.updated.w3.end());
+    val figures = val::global("Float64Array").new_(emscripten::typed_memory_view(f.size(), f.data()));
+    if (!with_graph) return figures;
+    val out = val::object();
+    out.set("figures", figures);
+    out.set("graph", s.graph);
+    out.set("dot", s.dot);
+    return out;
+  } catch (const std::exception& e) {
+    return val(std::string(e.what()));
+  }
 }
 
 // Milliseconds taken by n course steps (the figures, without the graph's texts), timed inside the
@@ -257,11 +248,8 @@ EMSCRIPTEN_BINDINGS(playground) {
       "slidesInput", +[] { return weights_to_js(slides_input()); });
   emscripten::function(
       "exerciseInput", +[] { return weights_to_js(exercise_input()); });
-  // Every figure and the recorded graph; the figures alone, as the timings measure the step.
-  emscripten::function(
-      "courseStep", +[](const val& input) { return course_step_js(input, true); });
-  emscripten::function(
-      "courseStepFigures", +[](const val& input) { return course_step_js(input, false); });
+  // Named and checked by course_api.js's courseStep and courseStepFigures.
+  emscripten::function("courseStepValues", &course_step_values);
   emscripten::function("shapeErrorExample", &shape_error_example);
   emscripten::function("timeCourseSteps", &time_course_steps);
   emscripten::class_<JsTrainer>("Trainer")

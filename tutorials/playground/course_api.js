@@ -1,0 +1,56 @@
+// The course step's JavaScript face, joined to playground.js (--post-js): M.courseStep(input) and
+// M.courseStepFigures(input) take the input object {x1, x2, y, alpha, w1: [4], w2: [4], w3: [2]}
+// and return the figures named as the slides name them (see bindings.cpp), or {error}. The input
+// goes to the module as 14 numbers and the figures come back as one Float64Array: an object
+// built field by field from C++ would cost several times the step itself.
+(function () {
+  const scalars = ['x1', 'x2', 'y', 'alpha'];
+  const arrays = [['w1', 4], ['w2', 4], ['w3', 2]];
+
+  // The 14 numbers, or the reason the input has no such shape (the engine checks they are finite).
+  function flatten(input) {
+    if (input === null || typeof input !== 'object') return 'the input must be an object';
+    const numbers = [];
+    for (let i = 0; i < scalars.length; ++i) {
+      if (typeof input[scalars[i]] !== 'number') return scalars[i] + ' must be a number';
+      numbers.push(input[scalars[i]]);
+    }
+    for (let i = 0; i < arrays.length; ++i) {
+      const name = arrays[i][0], length = arrays[i][1], a = input[name];
+      if (!Array.isArray(a) || a.length !== length || a.some(function (v) { return typeof v !== 'number'; })) {
+        return name + ' must be an array of ' + length + ' numbers';
+      }
+      for (let j = 0; j < length; ++j) numbers.push(a[j]);
+    }
+    return numbers;
+  }
+
+  function named(input, f, graph) {
+    const take = function (from, n) { return Array.from(f.subarray(from, from + n)); };
+    return {
+      error: '',
+      forward: {in_h1: f[0], a_h1: f[1], in_h2: f[2], a_h2: f[3], in_h3: f[4], a_h3: f[5], in_h4: f[6], a_h4: f[7],
+                in_y: f[8], a_y: f[9]},
+      loss: f[10],
+      delta: {y: f[11], h1: f[12], h2: f[13], h3: f[14], h4: f[15]},
+      gradient: {w1: take(16, 4), w2: take(20, 4), w3: take(24, 2)},
+      updated: {x1: input.x1, x2: input.x2, y: input.y, alpha: input.alpha, w1: take(26, 4), w2: take(30, 4),
+                w3: take(34, 2)},
+      graph: graph ? graph.graph : '',
+      dot: graph ? graph.dot : '',
+    };
+  }
+
+  function step(input, withGraph) {
+    const numbers = flatten(input);
+    if (typeof numbers === 'string') return {error: numbers};
+    const r = Module['courseStepValues'].apply(null, numbers.concat([withGraph]));
+    if (typeof r === 'string') return {error: r};
+    return withGraph ? named(input, r.figures, r) : named(input, r, null);
+  }
+
+  // Every figure and the recorded graph's table and DOT: what the page shows on each edit.
+  Module['courseStep'] = function (input) { return step(input, true); };
+  // The figures alone: the step the timings compare with native.
+  Module['courseStepFigures'] = function (input) { return step(input, false); };
+})();
