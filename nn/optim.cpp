@@ -111,6 +111,14 @@ void SGD<T>::step() {
 }
 
 template <class T>
+std::vector<Tensor<T>*> SGD<T>::state_tensors() {
+  std::vector<Tensor<T>*> state;
+  if (options_.momentum == 0) return state;  // the velocities are never read or written then
+  for (Tensor<T>& v : velocity_) state.push_back(&v);
+  return state;
+}
+
+template <class T>
 Adam<T>::Adam(std::vector<Variable<T>> params, AdamOptions options)
     : Optimizer<T>(std::move(params)), options_(options) {
   require(std::isfinite(options.lr) && options.lr >= 0, "Adam", "lr", options.lr, "finite and >= 0");
@@ -160,6 +168,20 @@ void Adam<T>::step() {
       xt::noalias(W) -= lr * (M / correction1) / (xt::sqrt(S / correction2) + eps);
     });
   }
+}
+
+template <class T>
+std::vector<Tensor<T>*> Adam<T>::state_tensors() {
+  std::vector<Tensor<T>*> state;
+  for (Tensor<T>& m : first_) state.push_back(&m);
+  for (Tensor<T>& s : second_) state.push_back(&s);
+  return state;
+}
+
+template <class T>
+void Adam<T>::set_step_count(long steps) {
+  if (steps < 0) throw std::invalid_argument(fmt::format("Adam::set_step_count: {} steps", steps));
+  steps_ = steps;
 }
 
 template class SGD<float>;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <autograd/autograd.hpp>
+#include <stdexcept>
 #include <vector>
 
 namespace ag::nn {
@@ -21,6 +22,22 @@ class Optimizer {
   virtual void step() = 0;
   void zero_grad() {
     for (Variable<T>& p : params_) p.zero_grad();
+  }
+
+  // The state one step hands the next, for checkpointing it and for broadcasting it between the
+  // ranks of data-parallel training (nn/distributed/): the state's tensors, writable in place, in a
+  // fixed order (SGD: one velocity per parameter, with momentum only; Adam: every parameter's first
+  // moment, then every second moment), and a step count (Adam's bias correction; 0 and only 0 for an
+  // optimizer that keeps none). Two plain accessors rather than a serialised blob: the tensors are
+  // the optimizer's own, so a broadcast or a load writes into them with no copy back and no format,
+  // and the one scalar any optimizer keeps is an integer that a float tensor could not hold exactly.
+  // The state is built, zero, with the optimizer, so it exists before the first step too. Writing
+  // a tensor of another shape through a pointer is an error at the next step (ShapeError).
+  virtual std::vector<Tensor<T>*> state_tensors() { return {}; }
+  virtual long step_count() const { return 0; }
+  // Throws std::invalid_argument for a negative count, or a non-zero one where none is kept.
+  virtual void set_step_count(long steps) {
+    if (steps != 0) throw std::invalid_argument("Optimizer::set_step_count: this optimizer keeps no step count");
   }
 
  protected:
@@ -37,6 +54,8 @@ class SGD : public Optimizer<T> {
  public:
   SGD(std::vector<Variable<T>> params, SGDOptions options);
   void step() override;
+  // The velocities, with momentum; none without (SGD then keeps no state).
+  std::vector<Tensor<T>*> state_tensors() override;
 
  private:
   SGDOptions options_;
@@ -53,6 +72,10 @@ class Adam : public Optimizer<T> {
  public:
   Adam(std::vector<Variable<T>> params, AdamOptions options);
   void step() override;
+  // Every first moment, then every second moment; the step count is the steps taken.
+  std::vector<Tensor<T>*> state_tensors() override;
+  long step_count() const override { return steps_; }
+  void set_step_count(long steps) override;
 
  private:
   AdamOptions options_;

@@ -215,6 +215,61 @@ TEST_CASE("optimizers refuse bad hyper-parameters, a parameter listed twice, and
   CHECK_THROWS_AS(sgd.step(), ag::ShapeError);
 }
 
+TEST_CASE(
+    "optimizers expose their real state: writing through state_tensors and set_step_count changes the next step") {
+  using V = ag::Variable<double>;
+  const auto grad_of = [](V& w) {
+    w.zero_grad();
+    ag::backward(ag::sum(w * w * 0.5));  // gradient = w
+  };
+  {
+    V w(Tensor<double>{1.0}, true);
+    nn::SGD<double> sgd({w}, {.lr = 0.1, .momentum = 0.9});
+    const std::vector<Tensor<double>*> state = sgd.state_tensors();
+    REQUIRE(state.size() == 1);
+    CHECK(*state[0] == Tensor<double>{0.0});  // there, zero, before the first step
+    *state[0] = Tensor<double>{2.0};          // a velocity restored from elsewhere
+    grad_of(w);
+    sgd.step();  // v = 0.9 * 2 + 1 = 2.8, w = 1 - 0.28
+    CHECK(w.item() == doctest::Approx(0.72));
+    CHECK((*sgd.state_tensors()[0])(0) == doctest::Approx(2.8));
+    CHECK(sgd.step_count() == 0);
+    CHECK_NOTHROW(sgd.set_step_count(0));
+    CHECK_THROWS_AS(sgd.set_step_count(1), std::invalid_argument);     // SGD counts no steps
+    CHECK(nn::SGD<double>({w}, {.lr = 0.1}).state_tensors().empty());  // no momentum, no state
+  }
+  {
+    V w(Tensor<double>{2.0}, true), u(Tensor<double>{1.0, 3.0}, true);
+    nn::Adam<double> adam({w, u}, {.lr = 0.01});
+    std::vector<Tensor<double>*> state = adam.state_tensors();
+    REQUIRE(state.size() == 4);  // first moments of w and u, then their second moments
+    CHECK(state[1]->shape() == state[3]->shape());
+    grad_of(w);
+    adam.step();
+    CHECK(adam.step_count() == 1);
+    state = adam.state_tensors();
+    CHECK((*state[0])(0) == doctest::Approx(0.1 * 2.0));
+    CHECK((*state[2])(0) == doctest::Approx(0.001 * 4.0));
+    // Back to a fresh state through the accessors: the next step is a first step again, by lr.
+    for (Tensor<double>* t : state) t->fill(0.0);
+    adam.set_step_count(0);
+    const double before = w.item();
+    grad_of(w);
+    adam.step();
+    CHECK(w.item() == doctest::Approx(before - 0.01));
+    // Zero moments but a late step count: no bias correction left, so the step is
+    // lr * 0.1 g / sqrt(0.001 g^2), about 3.2 lr, not a first step's lr.
+    for (Tensor<double>* t : adam.state_tensors()) t->fill(0.0);
+    adam.set_step_count(1000000);
+    const double late = w.item();
+    grad_of(w);
+    adam.step();
+    CHECK(late - w.item() == doctest::Approx(0.01 * 0.1 / std::sqrt(0.001)).epsilon(1e-6));
+    CHECK(adam.step_count() == 1000001);
+    CHECK_THROWS_AS(adam.set_step_count(-1), std::invalid_argument);
+  }
+}
+
 TEST_CASE("SGD with momentum and Nesterov, Adam and weight decay, step by step") {
   using V = ag::Variable<double>;
   const auto grad_of = [](V& w) {

@@ -153,6 +153,7 @@ nn::LearningCurve train_over_ranks(Mlp& model, const nn::LabelledImages& train, 
                                    const Options& o, nn::Generator& generator, const distributed::Communicator& world) {
   distributed::GradientAverager<float> averager(world, model.parameters());
   nn::Adam<float> adam(model.parameters(), nn::AdamOptions{.lr = o.lr});
+  distributed::broadcast_optimizer_state(world, adam);  // rank 0's moments and step count, everywhere
   if (world.is_root()) {
     fmt::print(
         "data-parallel over {} ranks: each global batch of {} split between them; one MPI_Allreduce of {} "

@@ -33,9 +33,8 @@ int mpi_count(std::size_t n, const char* what) {
   return static_cast<int>(n);
 }
 
-// FNV-1a over the parameters' ranks and dimensions.
-template <class T>
-std::uint64_t shapes_digest(const std::vector<Variable<T>>& parameters) {
+// FNV-1a over the tensors' ranks and dimensions.
+std::uint64_t shapes_digest(const std::vector<Shape>& shapes) {
   std::uint64_t h = 14695981039346656037ULL;
   const auto mix = [&h](std::uint64_t v) {
     for (int byte = 0; byte < 8; ++byte) {
@@ -43,12 +42,25 @@ std::uint64_t shapes_digest(const std::vector<Variable<T>>& parameters) {
       h *= 1099511628211ULL;
     }
   };
-  for (const Variable<T>& p : parameters) {
-    const Shape shape = p.shape();
+  for (const Shape& shape : shapes) {
     mix(shape.size());
     for (const std::size_t d : shape) mix(d);
   }
   return h;
+}
+
+template <class T>
+std::uint64_t shapes_digest(const std::vector<Variable<T>>& parameters) {
+  std::vector<Shape> shapes;
+  shapes.reserve(parameters.size());
+  for (const Variable<T>& p : parameters) shapes.push_back(p.shape());
+  return shapes_digest(shapes);
+}
+
+void require_root(const Communicator& comm, int root, const char* what) {
+  if (root < 0 || root >= comm.size()) {
+    throw std::invalid_argument(fmt::format("{}: root {} of {} ranks", what, root, comm.size()));
+  }
 }
 
 }  // namespace
@@ -75,9 +87,7 @@ void check_same_parameters(const Communicator& comm, const std::vector<Variable<
 
 template <class T>
 void broadcast_parameters(const Communicator& comm, const std::vector<Variable<T>>& parameters, int root) {
-  if (root < 0 || root >= comm.size()) {
-    throw std::invalid_argument(fmt::format("broadcast_parameters: root {} of {} ranks", root, comm.size()));
-  }
+  require_root(comm, root, "broadcast_parameters");
   check_same_parameters(comm, parameters, "broadcast_parameters");
   for (Variable<T> p : parameters) {
     Tensor<T>& value = p.mutable_value();
@@ -85,6 +95,49 @@ void broadcast_parameters(const Communicator& comm, const std::vector<Variable<T
         MPI_Bcast(value.data(), mpi_count(value.size(), "broadcast_parameters"), mpi_type<T>(), root, comm.handle()),
         "MPI_Bcast");
   }
+}
+
+template <class T>
+void broadcast_optimizer_state(const Communicator& comm, Optimizer<T>& optimizer, int root) {
+  require_root(comm, root, "broadcast_optimizer_state");
+  const std::vector<Tensor<T>*> state = optimizer.state_tensors();
+  std::vector<Shape> shapes;
+  std::size_t elements = 0;
+  for (const Tensor<T>* t : state) {
+    shapes.push_back(to_shape(t->shape()));
+    elements += t->size();
+  }
+  const std::uint64_t mine[] = {state.size(), elements, shapes_digest(shapes)};
+  const std::vector<Communicator::Range> agreed = comm.range(mine);
+  if (agreed[0].min != agreed[0].max || agreed[1].min != agreed[1].max || agreed[2].min != agreed[2].max) {
+    throw std::invalid_argument(fmt::format(
+        "broadcast_optimizer_state: the ranks disagree on the optimizer's state: from {} to {} state tensors, from "
+        "{} to {} numbers (rank {} has {} and {}){}; every rank must build the same optimizer over the same model",
+        agreed[0].min, agreed[0].max, agreed[1].min, agreed[1].max, comm.rank(), state.size(), elements,
+        agreed[0].min == agreed[0].max && agreed[1].min == agreed[1].max ? ", not of the same shapes" : ""));
+  }
+  // Every tensor in one buffer, one MPI_Bcast; the root's numbers are copied in, the others' out.
+  if (elements > 0) {
+    std::vector<T> buffer(elements);
+    if (comm.rank() == root) {
+      auto out = buffer.begin();
+      for (const Tensor<T>* t : state) out = std::copy(t->begin(), t->end(), out);
+    }
+    check_mpi(
+        MPI_Bcast(buffer.data(), mpi_count(elements, "broadcast_optimizer_state"), mpi_type<T>(), root, comm.handle()),
+        "MPI_Bcast");
+    if (comm.rank() != root) {
+      auto in = buffer.cbegin();
+      for (Tensor<T>* t : state) {
+        std::copy(in, in + static_cast<long>(t->size()), t->begin());
+        in += static_cast<long>(t->size());
+      }
+    }
+  }
+  // The step count: an integer that T may not hold exactly (float: 2^24).
+  std::int64_t steps = optimizer.step_count();
+  check_mpi(MPI_Bcast(&steps, 1, MPI_INT64_T, root, comm.handle()), "MPI_Bcast");
+  if (comm.rank() != root) optimizer.set_step_count(static_cast<long>(steps));
 }
 
 template <class T>
@@ -203,6 +256,7 @@ void save_on_root(const Communicator& comm, const Module<T>& module, const std::
 #define AG_DISTRIBUTED(T)                                                                                 \
   template void check_same_parameters(const Communicator&, const std::vector<Variable<T>>&, const char*); \
   template void broadcast_parameters(const Communicator&, const std::vector<Variable<T>>&, int);          \
+  template void broadcast_optimizer_state(const Communicator&, Optimizer<T>&, int);                       \
   template class GradientAverager<T>;                                                                     \
   template void save_on_root(const Communicator&, const Module<T>&, const std::string&);
 AG_DISTRIBUTED(float)

@@ -8,6 +8,7 @@
 //   distributed::broadcast_parameters(world, model.parameters());    // rank 0's start, everywhere
 //   distributed::GradientAverager<float> averager(world, model.parameters());
 //   nn::Adam<float> adam(model.parameters(), {.lr = 1e-3});          // built alike on every rank
+//   distributed::broadcast_optimizer_state(world, adam);             // rank 0's moments and steps
 //   const distributed::ShardedBatches batches(nn::Batches(n, 64, true, generator), world);
 //   for (std::size_t b = 0; b < batches.size(); ++b) {
 //     const auto rows = batches[b];                                  // this rank's share, maybe none
@@ -21,11 +22,10 @@
 // after backward has finished: no buckets overlapping backward (an MLP's backward is a millisecond,
 // shorter than the bookkeeping that overlap would need). bytes_per_step() says what it moves.
 //
-// The optimizers: nn's SGD and Adam keep their state (momentum, moments, step count) to themselves.
-// Built on every rank after broadcast_parameters, their state starts at zero everywhere, and the
-// same averaged gradients keep it the same on every rank (the tests check the parameters after
-// every step). An optimizer's state restored on one rank only cannot be broadcast until nn's
-// optimizers expose it.
+// The optimizers: built on every rank after broadcast_parameters, their state (SGD's velocities,
+// Adam's moments and step count) starts at zero everywhere, and the same averaged gradients keep it
+// the same on every rank (the tests check the parameters after every step). A state restored on
+// rank 0 only (resuming) reaches the others through broadcast_optimizer_state.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +35,7 @@
 
 #include "nn/distributed/mpi.hpp"
 #include "nn/module.hpp"
+#include "nn/optim.hpp"
 
 namespace ag::nn::distributed {
 
@@ -49,6 +50,15 @@ void check_same_parameters(const Communicator& comm, const std::vector<Variable<
 // after check_same_parameters.
 template <class T>
 void broadcast_parameters(const Communicator& comm, const std::vector<Variable<T>>& parameters, int root = 0);
+
+// Collective: every rank's optimizer state (Optimizer::state_tensors and step_count) takes rank
+// `root`'s, in one MPI_Bcast of every state tensor packed together and one of the step count.
+// Before any of it, the ranks compare how many state tensors they hold, their sizes and shapes, as
+// check_same_parameters does: a mismatch (another optimizer, another model, SGD with momentum on
+// one rank only) throws std::invalid_argument on every rank. The optimizer's parameters are not
+// touched: broadcast_parameters does those.
+template <class T>
+void broadcast_optimizer_state(const Communicator& comm, Optimizer<T>& optimizer, int root = 0);
 
 // Averages the parameters' gradients over the ranks, weighting each rank by the rows its gradient
 // is the mean over, so that the result is the gradient of the mean loss over the whole global

@@ -1,7 +1,8 @@
 // Data-parallel training on 2 ranks (nn/distributed/data_parallel.hpp) against one process: the
 // averaged gradient is the gradient of the whole batch's mean loss however the batch is split,
 // N steps over the ranks end where one process's N steps end, the ranks hold identical
-// parameters after every step, and models that differ between ranks are an error.
+// parameters after every step, and models that differ between ranks are an error; an optimizer's
+// state reaches every rank from rank 0, and states that differ in shape are an error.
 #include <doctest/doctest.h>
 #include <unistd.h>
 
@@ -248,4 +249,100 @@ TEST_CASE("a checkpoint is saved by rank 0 alone, and its failure is every rank'
   // Now rank 0 cannot write: every rank throws, rank 1 with rank 0's reason.
   CHECK_THROWS_WITH_AS(distributed::save_on_root(world, model, "/proc/autograd_mpi_test/model.npz"),
                        doctest::Contains("/proc/autograd_mpi_test"), nn::CheckpointError);
+}
+
+namespace {
+
+// How many numbers of the optimizer's state differ, in any bit, from rank 0's, summed over the ranks.
+std::size_t state_differences_from_rank0(const distributed::Communicator& comm, nn::Optimizer<float>& optimizer) {
+  std::vector<V> state;
+  for (const ag::Tensor<float>* t : optimizer.state_tensors()) state.push_back(V(*t));
+  return differences_from_rank0(comm, state);
+}
+
+// Whether every rank's optimizer has taken `steps` steps by its count.
+bool step_counts_are(const distributed::Communicator& comm, const nn::Optimizer<float>& optimizer, long steps) {
+  const std::uint64_t mine[] = {static_cast<std::uint64_t>(optimizer.step_count())};
+  const distributed::Communicator::Range agreed = comm.range(mine)[0];
+  return agreed.min == agreed.max && agreed.min == static_cast<std::uint64_t>(steps);
+}
+
+bool all_zero(nn::Optimizer<float>& optimizer) {
+  for (const ag::Tensor<float>* t : optimizer.state_tensors()) {
+    if (std::any_of(t->begin(), t->end(), [](float x) { return x != 0.0f; })) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("rank 0's optimizer state, resumed there alone, reaches every rank, and the next step is the same") {
+  const distributed::Communicator world;
+  const Data data;
+  const MakeOptimizer sgd = [](std::vector<V> p) {
+    return std::make_unique<nn::SGD<float>>(std::move(p), nn::SGDOptions{.lr = 0.1, .momentum = 0.9});
+  };
+  const MakeOptimizer adam = [](std::vector<V> p) {
+    return std::make_unique<nn::Adam<float>>(std::move(p), nn::AdamOptions{.lr = 1e-2});
+  };
+  for (const bool is_adam : {false, true}) {
+    CAPTURE(is_adam);
+    const long adam_steps = is_adam ? 3 : 0;  // SGD counts no steps
+    Mlp model(1);
+    const auto optimizer = (is_adam ? adam : sgd)(model.parameters());
+
+    // Before any step: the state is there, zero, on every rank, and stays so.
+    CHECK(!optimizer->state_tensors().empty());
+    distributed::broadcast_optimizer_state(world, *optimizer);
+    CHECK(all_zero(*optimizer));
+    CHECK(step_counts_are(world, *optimizer, 0));
+
+    // Rank 0 takes 3 steps alone (as if it had resumed from a checkpoint); rank 1's optimizer is fresh.
+    if (world.is_root()) {
+      for (std::size_t first = 0; first < 9; first += 3) {
+        optimizer->zero_grad();
+        ag::backward(mean_loss(model, data, {first, first + 1, first + 2}));
+        optimizer->step();
+      }
+    }
+    CHECK(state_differences_from_rank0(world, *optimizer) > 0);
+    CHECK(step_counts_are(world, *optimizer, 0) == !is_adam);
+
+    distributed::broadcast_parameters(world, model.parameters());
+    distributed::broadcast_optimizer_state(world, *optimizer);
+    CHECK(state_differences_from_rank0(world, *optimizer) == 0);
+    CHECK(step_counts_are(world, *optimizer, adam_steps));
+    CHECK(!all_zero(*optimizer));
+
+    // One synchronized step: the same parameters, bit for bit, and the same state.
+    distributed::GradientAverager<float> averager(world, model.parameters());
+    const std::vector<std::size_t> mine = distributed::shard({10, 11, 12, 13, 14, 15, 16}, world.rank(), world.size());
+    optimizer->zero_grad();
+    ag::backward(mean_loss(model, data, mine));
+    averager.average(mine.size());
+    optimizer->step();
+    CHECK(differences_from_rank0(world, model.parameters()) == 0);
+    CHECK(state_differences_from_rank0(world, *optimizer) == 0);
+    CHECK(step_counts_are(world, *optimizer, is_adam ? adam_steps + 1 : 0));
+  }
+}
+
+TEST_CASE("optimizer states that differ between ranks are an error on every rank, before any state moves") {
+  const distributed::Communicator world;
+  Mlp same(1), wider(1, world.rank() == 0 ? 16 : 17);
+  nn::Adam<float> narrow_or_wide(wider.parameters(), {});
+  CHECK_THROWS_WITH_AS(distributed::broadcast_optimizer_state(world, narrow_or_wide),
+                       doctest::Contains("from 552 to 586 numbers"), std::invalid_argument);
+  // As many numbers, other shapes.
+  const V transposed(world.rank() == 0 ? ag::Tensor<float>::from_shape({2, 3}) : ag::Tensor<float>::from_shape({3, 2}),
+                     true);
+  nn::Adam<float> other_shapes({transposed}, {});
+  CHECK_THROWS_WITH_AS(distributed::broadcast_optimizer_state(world, other_shapes),
+                       doctest::Contains("not of the same shapes"), std::invalid_argument);
+  // Momentum on rank 0 only: velocities there, no state on rank 1.
+  nn::SGD<float> sgd(same.parameters(), {.lr = 0.1, .momentum = world.rank() == 0 ? 0.9 : 0.0});
+  CHECK_THROWS_WITH_AS(distributed::broadcast_optimizer_state(world, sgd),
+                       doctest::Contains("from 0 to 4 state tensors"), std::invalid_argument);
+  nn::Adam<float> alike(same.parameters(), {});
+  CHECK_NOTHROW(distributed::broadcast_optimizer_state(world, alike));
 }
