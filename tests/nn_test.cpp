@@ -215,13 +215,17 @@ TEST_CASE("optimizers refuse bad hyper-parameters, a parameter listed twice, and
   CHECK_THROWS_AS(sgd.step(), ag::ShapeError);
 }
 
+namespace {
+// Leaves w's gradient equal to w (of sum(w^2) / 2), for the optimizer tests below.
+void grad_of(ag::Variable<double>& w) {
+  w.zero_grad();
+  ag::backward(ag::sum(w * w * 0.5));
+}
+}  // namespace
+
 TEST_CASE(
     "optimizers expose their real state: writing through state_tensors and set_step_count changes the next step") {
   using V = ag::Variable<double>;
-  const auto grad_of = [](V& w) {
-    w.zero_grad();
-    ag::backward(ag::sum(w * w * 0.5));  // gradient = w
-  };
   {
     V w(Tensor<double>{1.0}, true);
     nn::SGD<double> sgd({w}, {.lr = 0.1, .momentum = 0.9});
@@ -272,10 +276,6 @@ TEST_CASE(
 
 TEST_CASE("SGD with momentum and Nesterov, Adam and weight decay, step by step") {
   using V = ag::Variable<double>;
-  const auto grad_of = [](V& w) {
-    w.zero_grad();
-    ag::backward(ag::sum(w * w * 0.5));  // gradient = w
-  };
   {
     V w(Tensor<double>{1.0}, true);
     nn::SGD<double> sgd({w}, {.lr = 0.1, .momentum = 0.9});

@@ -27,16 +27,6 @@ val to_js(const Array& values) {
   return out;
 }
 
-template <class Array>
-void from_js(const val& source, const char* name, Array& values) {
-  const val array = source[name];
-  if (!array.isArray() || array["length"].as<std::size_t>() != values.size()) {
-    throw std::invalid_argument(std::string(name) + " must be an array of " + std::to_string(values.size()) +
-                                " numbers");
-  }
-  for (std::size_t i = 0; i < values.size(); ++i) values[i] = array[i].as<double>();
-}
-
 double number(const val& source, const char* name) {
   const val v = source[name];
   if (!v.isNumber()) throw std::invalid_argument(std::string(name) + " must be a number");
@@ -48,18 +38,6 @@ int whole_number(const val& v, const std::string& name) {
   const double d = v.isNumber() ? v.as<double>() : std::nan("");
   if (!(std::abs(d) < 1e9) || d != std::floor(d)) throw std::invalid_argument(name + " must be a whole number");
   return static_cast<int>(d);
-}
-
-CourseInput course_input(const val& in) {
-  CourseInput c;
-  c.x1 = number(in, "x1");
-  c.x2 = number(in, "x2");
-  c.y = number(in, "y");
-  c.alpha = number(in, "alpha");
-  from_js(in, "w1", c.w1);
-  from_js(in, "w2", c.w2);
-  from_js(in, "w3", c.w3);
-  return c;
 }
 
 val weights_to_js(const CourseInput& c) {
@@ -108,12 +86,18 @@ val course_step_values(double x1, double x2, double y, double alpha, double w1a,
   }
 }
 
-// Milliseconds taken by n course steps (the figures, without the graph's texts), timed inside the
-// module: the engine's side of M.courseStepFigures, without the JavaScript objects.
-double time_course_steps(const val& input, int n) {
-  const CourseInput in = course_input(input);
+// Milliseconds taken by n course steps (the figures, without the graph's texts) on the 14 numbers
+// of an input, timed inside the module: the engine's side of M.courseStepFigures, without the
+// JavaScript objects (course_api.js's M.timeCourseSteps(input, n) passes them).
+double time_course_steps(double x1, double x2, double y, double alpha, double w1a, double w1b, double w1c, double w1d,
+                         double w2a, double w2b, double w2c, double w2d, double w3a, double w3b, int n) {
+  const CourseInput in{x1, x2, y, alpha, {w1a, w1b, w1c, w1d}, {w2a, w2b, w2c, w2d}, {w3a, w3b}};
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < n; ++i) course_step(in);
+  try {
+    for (int i = 0; i < n; ++i) course_step(in);
+  } catch (const std::exception&) {
+    return std::nan("");  // an input the step refuses (M.courseStep says why)
+  }
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -251,7 +235,7 @@ EMSCRIPTEN_BINDINGS(playground) {
   // Named and checked by course_api.js's courseStep and courseStepFigures.
   emscripten::function("courseStepValues", &course_step_values);
   emscripten::function("shapeErrorExample", &shape_error_example);
-  emscripten::function("timeCourseSteps", &time_course_steps);
+  emscripten::function("timeCourseStepsValues", &time_course_steps);
   emscripten::class_<JsTrainer>("Trainer")
       .constructor<const val&>()
       .function("error", &JsTrainer::error)

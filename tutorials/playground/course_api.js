@@ -1,6 +1,7 @@
 // The course step's JavaScript face, joined to playground.js (--post-js): M.courseStep(input) and
-// M.courseStepFigures(input) take the input object {x1, x2, y, alpha, w1: [4], w2: [4], w3: [2]}
-// and return the figures named as the slides name them (see bindings.cpp), or {error}. The input
+// M.courseStepFigures(input) (and M.timeCourseSteps(input, n)) take the input object
+// {x1, x2, y, alpha, w1: [4], w2: [4], w3: [2]} and return the figures named as the slides name
+// them (see bindings.cpp), or {error}. The input
 // goes to the module as 14 numbers and the figures come back as one Float64Array: an object
 // built field by field from C++ would cost several times the step itself.
 (function () {
@@ -53,4 +54,10 @@
   Module['courseStep'] = function (input) { return step(input, true); };
   // The figures alone: the step the timings compare with native.
   Module['courseStepFigures'] = function (input) { return step(input, false); };
+  // Milliseconds taken by n such steps inside the module (an error's text for a malformed input).
+  Module['timeCourseSteps'] = function (input, n) {
+    const numbers = flatten(input);
+    if (typeof numbers === 'string') return numbers;
+    return Module['timeCourseStepsValues'].apply(null, numbers.concat([n]));
+  };
 })();

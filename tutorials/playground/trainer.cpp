@@ -144,6 +144,7 @@ Trainer::Trainer(const TrainerConfig& config)
   }
   layers_.push_back(ag::nn::linear<float>(in, 1, {.generator = &generator_}));
   for (const auto& layer : layers_) {
+    weights_.push_back(layer->weight());
     params.push_back(layer->weight());
     params.push_back(layer->bias());
   }
@@ -161,10 +162,8 @@ Trainer::V Trainer::logits(const V& x, std::vector<V>* hidden) const {
 
 Trainer::V Trainer::objective(const V& x, const V& y) const {
   V loss = ag::nn::binary_cross_entropy_with_logits(logits(x), y);
-  std::vector<V> weights;
-  for (const auto& layer : layers_) weights.push_back(layer->weight());
-  if (config_.l1 > 0) loss = loss + static_cast<float>(config_.l1) * ag::nn::l1_penalty(weights);
-  if (config_.l2 > 0) loss = loss + static_cast<float>(config_.l2) * ag::nn::l2_penalty(weights);
+  if (config_.l1 > 0) loss = loss + static_cast<float>(config_.l1) * ag::nn::l1_penalty(weights_);
+  if (config_.l2 > 0) loss = loss + static_cast<float>(config_.l2) * ag::nn::l2_penalty(weights_);
   return loss;
 }
 

@@ -78,6 +78,7 @@ class Trainer {
   ag::Tensor<float> train_x_, train_y_, test_x_, test_y_;
   ag::nn::Generator generator_;
   std::vector<std::shared_ptr<ag::nn::Linear<float>>> layers_;  // the hidden layers, then the output
+  std::vector<V> weights_;  // the layers' weights, which the L1/L2 penalties take (not the biases)
   std::unique_ptr<ag::nn::SGD<float>> optimizer_;
   std::vector<std::size_t> order_;  // the training points in this epoch's order
   std::size_t next_ = 0;
