@@ -478,8 +478,9 @@ TEST_CASE("softplus, log_sigmoid, logistic_loss and logsumexp stay finite at +-1
 }
 
 TEST_CASE("matmul through BLAS agrees with a plain product, for every transpose and a batch") {
-  // Sizes above the small-product loop, so that these go through cblas_{s,d}gemm.
-  const std::size_t m = 17, k = 33, n = 21;
+  // Sizes above the small-product loop (32,768 multiply-adds), so that these go through
+  // cblas_{s,d}gemm.
+  const std::size_t m = 37, k = 45, n = 41;
   const ag::Tensor<double> a = uniform({m, k}), b = uniform({k, n});
   ag::Tensor<double> expected = ag::full<double>({m, n}, 0.0);
   for (std::size_t i = 0; i < m; ++i)
