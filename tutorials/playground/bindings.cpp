@@ -5,6 +5,8 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -56,30 +58,37 @@ val float_array(const std::vector<float>& v) {
   return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data()));
 }
 
-// The course step on the 14 numbers of an input as course_api.js passes them: its 36 figures in one
-// Float64Array, which course_api.js names (an object built field by field from here would cost
-// several times the step itself); with the graph, {figures, graph, dot}; the engine's error as a
-// string.
+// The course step on the 14 numbers of an input as course_api.js passes them: its 36 figures as a
+// Float64Array over this buffer of the module's memory, which course_api.js names and copies
+// before the next call (an object built field by field from here would cost several times the
+// step itself); with the graph, {figures, graph, dot}; the engine's error as a string.
+std::array<double, 36> figures_buffer;
+
 val course_step_values(double x1, double x2, double y, double alpha, double w1a, double w1b, double w1c, double w1d,
                        double w2a, double w2b, double w2c, double w2d, double w3a, double w3b, bool with_graph) {
   try {
     const CourseInput in{x1, x2, y, alpha, {w1a, w1b, w1c, w1d}, {w2a, w2b, w2c, w2d}, {w3a, w3b}};
     const CourseStep s = course_step(in, with_graph);
-    std::vector<double> f = {s.in_h12[0],    s.a_h12[0],     s.in_h12[1],    s.a_h12[1],    s.in_h34[0], s.a_h34[0],
-                             s.in_h34[1],    s.a_h34[1],     s.in_y,         s.a_y,         s.loss,      s.delta_y,
-                             s.delta_h12[0], s.delta_h12[1], s.delta_h34[0], s.delta_h34[1]};
-    f.insert(f.end(), s.grad_w1.begin(), s.grad_w1.end());
-    f.insert(f.end(), s.grad_w2.begin(), s.grad_w2.end());
-    f.insert(f.end(), s.grad_w3.begin(), s.grad_w3.end());
-    f.insert(f.end(), s.updated.w1.begin(), s.updated.w1.end());
-    f.insert(f.end(), s.updated.w2.begin(), s.updated.w2.end());
-    f.insert(f.end(), s.updated.w3.begin(), s.updated.w3.end());
-    val figures = val::global("Float64Array").new_(emscripten::typed_memory_view(f.size(), f.data()));
-    if (!with_graph) return figures;
+    double* f = figures_buffer.data();
+    for (const double v : {s.in_h12[0], s.a_h12[0], s.in_h12[1], s.a_h12[1], s.in_h34[0], s.a_h34[0], s.in_h34[1],
+                           s.a_h34[1], s.in_y, s.a_y, s.loss, s.delta_y, s.delta_h12[0], s.delta_h12[1],
+                           s.delta_h34[0], s.delta_h34[1]}) {
+      *f++ = v;
+    }
+    f = std::copy(s.grad_w1.begin(), s.grad_w1.end(), f);
+    f = std::copy(s.grad_w2.begin(), s.grad_w2.end(), f);
+    f = std::copy(s.grad_w3.begin(), s.grad_w3.end(), f);
+    f = std::copy(s.updated.w1.begin(), s.updated.w1.end(), f);
+    f = std::copy(s.updated.w2.begin(), s.updated.w2.end(), f);
+    std::copy(s.updated.w3.begin(), s.updated.w3.end(), f);
+    // The view made last: a string handed to JavaScript is copied through malloc, which may grow
+    // the memory and so detach a view made before it.
+    const auto figures = [] { return val(emscripten::typed_memory_view(figures_buffer.size(), figures_buffer.data())); };
+    if (!with_graph) return figures();
     val out = val::object();
-    out.set("figures", figures);
     out.set("graph", s.graph);
     out.set("dot", s.dot);
+    out.set("figures", figures());
     return out;
   } catch (const std::exception& e) {
     return val(std::string(e.what()));

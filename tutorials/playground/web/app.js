@@ -59,6 +59,26 @@ function paintGrid(canvas, values, resolution, toUnit, lut) {
   ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
 }
 
+// A point of the plane to the heat map's pixels (y up).
+function planeToCanvas(W, H) {
+  return {toX: (x) => (x + VIEW_HALF) / (2 * VIEW_HALF) * W, toY: (y) => (VIEW_HALF - y) / (2 * VIEW_HALF) * H};
+}
+
+// The plane's axes through 0 and their ticks at -1 and 1, over the heat map.
+function drawAxes(ctx, W, H, toX, toY) {
+  ctx.strokeStyle = 'rgba(0,0,0,0.12)';
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(toX(0), 0); ctx.lineTo(toX(0), H); ctx.moveTo(0, toY(0)); ctx.lineTo(W, toY(0));
+  ctx.stroke();
+  ctx.fillStyle = 'rgba(0,0,0,0.45)';
+  ctx.font = '10px sans-serif';
+  for (const v of [-1, 1]) {
+    ctx.fillText(String(v), toX(v) - 4, H - 3);
+    ctx.fillText(String(v), 3, toY(v) + 3);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Part 1: the course's network.
 class CoursePanel {
@@ -332,6 +352,7 @@ class TrainingPanel {
 
   start() {
     this.sendConfig();
+    this.drawEmpty();
     const steps = Number(params.get('steps') || 0);
     if (steps > 0) this.send({type: 'step', n: steps});
   }
@@ -436,6 +457,17 @@ class TrainingPanel {
     }
   }
 
+  // The plane's axes on an empty heat map, while the worker builds the network. Drawn now also
+  // because the canvases' first text sets up their font, which took up to 160 ms in headless
+  // Chromium here: on the first frame it would delay the page's first training maps.
+  drawEmpty() {
+    const canvas = $('heatmap'), ctx = canvas.getContext('2d'), W = canvas.width, H = canvas.height;
+    ctx.fillStyle = '#f6f7f8';
+    ctx.fillRect(0, 0, W, H);
+    const {toX, toY} = planeToCanvas(W, H);
+    drawAxes(ctx, W, H, toX, toY);
+  }
+
   drawFigures() {
     const f = this.frame;
     $('steps').textContent = grouped(f.steps);
@@ -454,19 +486,8 @@ class TrainingPanel {
     } else {
       paintGrid(canvas, this.maps.output, VIEW.resolution, discrete ? (p) => (p >= 0.5 ? 1 : -1) : (p) => 2 * p - 1, LUT_MAP);
     }
-    const W = canvas.width, H = canvas.height, toX = (x) => (x + VIEW_HALF) / (2 * VIEW_HALF) * W, toY = (y) => (VIEW_HALF - y) / (2 * VIEW_HALF) * H;
-    // Axes and ticks at -1, 0, 1.
-    ctx.strokeStyle = 'rgba(0,0,0,0.12)';
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    ctx.moveTo(toX(0), 0); ctx.lineTo(toX(0), H); ctx.moveTo(0, toY(0)); ctx.lineTo(W, toY(0));
-    ctx.stroke();
-    ctx.fillStyle = 'rgba(0,0,0,0.45)';
-    ctx.font = '10px sans-serif';
-    for (const v of [-1, 1]) {
-      ctx.fillText(String(v), toX(v) - 4, H - 3);
-      ctx.fillText(String(v), 3, toY(v) + 3);
-    }
+    const W = canvas.width, H = canvas.height, {toX, toY} = planeToCanvas(W, H);
+    drawAxes(ctx, W, H, toX, toY);
     const p = this.points, showTest = $('show-test').checked;
     for (const pass of [0, 1]) {  // test points under the training points
       for (let i = 0; i < p.label.length; ++i) {
@@ -895,6 +916,11 @@ const ready = (async () => {
 })();
 ready.catch((e) => console.error(e));
 
+// Three figures in a row within 5% of each other: the code they time has settled.
+function steady(recent) {
+  return recent.length === 3 && Math.max(...recent) < 1.05 * Math.min(...recent);
+}
+
 // Timings for WebDriver (tests/playground/timings.py), not part of the self-test: the course
 // step's mean over calls on the slides' input, training steps per 16 ms frame in the worker for
 // the 2-8-8-1 network at the page's batch size (10 of 100 training points) and at a full batch
@@ -910,17 +936,26 @@ window.playgroundTimings = async function () {
   // The median of 5 means of `calls` calls.
   const calls = 2000;
   const timeCalls = (step) => {
-    // Warm-up for half a second: Chromium compiles WebAssembly lazily, a function's optimised code
-    // only once it is hot, and 300 calls were not enough (the first function timed ran 3x slower).
-    for (const until = performance.now() + 500; performance.now() < until;) step(input);
-    const runs = [];
-    for (let run = 0; run < 5; ++run) {
+    // Warm-up: Chromium runs WebAssembly first on its baseline compiler and swaps in optimised code
+    // for a function once it is hot, compiled on a background thread; on this call that took about
+    // a second (a fixed half second left runs of 20 to 70 us in one timing). So runs of 200 calls
+    // until three in a row agree within 5%, for at least 1.5 s and at most 5 s.
+    const mean = (n) => {
       const start = performance.now();
-      for (let i = 0; i < calls; ++i) step(input);
-      runs.push(1000 * (performance.now() - start) / calls);
+      for (let i = 0; i < n; ++i) step(input);
+      return 1000 * (performance.now() - start) / n;
+    };
+    for (const begin = performance.now(), recent = []; ;) {
+      recent.push(mean(200));
+      if (recent.length > 3) recent.shift();
+      const elapsed = performance.now() - begin;
+      if (elapsed > 5000 || (elapsed > 1500 && steady(recent))) break;
     }
-    return runs.sort((a, b) => a - b);
+    const runs = [];  // in the order run
+    for (let run = 0; run < 5; ++run) runs.push(mean(calls));
+    return runs;
   };
+  const median = (runs) => runs.slice().sort((a, b) => a - b)[Math.floor(runs.length / 2)];
   // The step's figures as JavaScript objects (what the target compares with native), and the
   // call the page makes on each edit, which also writes the recorded graph's table and DOT.
   const figures = typeof M.courseStepFigures === 'function' ? timeCalls(M.courseStepFigures) : null;
@@ -935,9 +970,9 @@ window.playgroundTimings = async function () {
   const {results} = await training.request('timing', {type: 'timing', configs});
   if (wasPlaying) training.setPlaying(true);
   return {
-    courseStepMicroseconds: runs[Math.floor(runs.length / 2)],  // M.courseStep, with the graph's texts
+    courseStepMicroseconds: median(runs),  // M.courseStep, with the graph's texts
     courseStepMicrosecondsRuns: runs,
-    courseStepFiguresMicroseconds: figures && figures[Math.floor(figures.length / 2)],  // M.courseStepFigures
+    courseStepFiguresMicroseconds: figures && median(figures),  // M.courseStepFigures
     courseStepFiguresMicrosecondsRuns: figures,
     courseStepCalls: calls,
     courseStepInsideWasmMicroseconds: inside,  // null: the module has no timeCourseSteps(input, n)

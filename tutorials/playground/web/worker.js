@@ -179,7 +179,14 @@ class TrainingCore {
         checked(t.step(n));
         return now() - start;
       };
-      measure(50);
+      // Warm-up until the step's optimised code is in (see app.js's playgroundTimings): runs of
+      // 100 steps until three in a row agree within 5%, for at least 1.5 s and at most 5 s.
+      for (const begin = now(), recent = []; ;) {
+        recent.push(measure(100));
+        if (recent.length > 3) recent.shift();
+        const elapsed = now() - begin;
+        if (elapsed > 5000 || (elapsed > 1500 && recent.length === 3 && Math.max(...recent) < 1.05 * Math.min(...recent))) break;
+      }
       let n = 200, ms = measure(n);
       while (ms < 200 && n < 1e6) {  // at least 200 ms of training for a steady figure
         n *= 4;
