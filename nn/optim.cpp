@@ -111,6 +111,12 @@ void SGD<T>::step() {
 }
 
 template <class T>
+void SGD<T>::set_lr(double lr) {
+  require(std::isfinite(lr) && lr > 0, "SGD::set_lr", "lr", lr, "finite and > 0");
+  options_.lr = lr;
+}
+
+template <class T>
 std::vector<Tensor<T>*> SGD<T>::state_tensors() {
   std::vector<Tensor<T>*> state;
   if (options_.momentum == 0) return state;  // the velocities are never read or written then
@@ -168,6 +174,12 @@ void Adam<T>::step() {
       xt::noalias(W) -= lr * (M / correction1) / (xt::sqrt(S / correction2) + eps);
     });
   }
+}
+
+template <class T>
+void Adam<T>::set_lr(double lr) {
+  require(std::isfinite(lr) && lr > 0, "Adam::set_lr", "lr", lr, "finite and > 0");
+  options_.lr = lr;
 }
 
 template <class T>

@@ -24,6 +24,14 @@ class Optimizer {
     for (Variable<T>& p : params_) p.zero_grad();
   }
 
+  // The learning rate the next step uses: the options' lr until set_lr changes it. A schedule
+  // calls set_lr between steps (PyTorch's `param_groups[0]["lr"] = x`); nothing else of the
+  // state changes (Adam's moments and step count stay). Every optimizer has a rate, so a schedule
+  // can take any Optimizer&. set_lr throws std::invalid_argument, naming the optimizer and the
+  // value, unless the rate is finite and above 0, and then leaves the rate as it was.
+  virtual double lr() const = 0;
+  virtual void set_lr(double lr) = 0;
+
   // The state one step hands the next, for checkpointing it and for broadcasting it between the
   // ranks of data-parallel training (nn/distributed/): the state's tensors, writable in place, in a
   // fixed order (SGD: one velocity per parameter, with momentum only; Adam: every parameter's first
@@ -54,6 +62,8 @@ class SGD : public Optimizer<T> {
  public:
   SGD(std::vector<Variable<T>> params, SGDOptions options);
   void step() override;
+  double lr() const override { return options_.lr; }
+  void set_lr(double lr) override;
   // The velocities, with momentum; none without (SGD then keeps no state).
   std::vector<Tensor<T>*> state_tensors() override;
 
@@ -72,6 +82,9 @@ class Adam : public Optimizer<T> {
  public:
   Adam(std::vector<Variable<T>> params, AdamOptions options);
   void step() override;
+  // AdamW's decoupled decay shrinks the weights by lr * weight_decay: by the new rate too.
+  double lr() const override { return options_.lr; }
+  void set_lr(double lr) override;
   // Every first moment, then every second moment; the step count is the steps taken.
   std::vector<Tensor<T>*> state_tensors() override;
   long step_count() const override { return steps_; }

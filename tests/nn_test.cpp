@@ -317,6 +317,68 @@ TEST_CASE("SGD with momentum and Nesterov, Adam and weight decay, step by step")
   }
 }
 
+TEST_CASE("set_lr changes the next step's rate and nothing else, lr reports it, bad rates throw") {
+  using V = ag::Variable<double>;
+  {
+    V w(Tensor<double>{1.0}, true);
+    nn::SGD<double> sgd({w}, {.lr = 0.1});
+    CHECK(sgd.lr() == 0.1);
+    grad_of(w);
+    sgd.step();  // w = 1 - 0.1 * 1
+    CHECK(w.item() == doctest::Approx(0.9).epsilon(1e-12));
+    sgd.set_lr(0.025);
+    CHECK(sgd.lr() == 0.025);
+    grad_of(w);
+    sgd.step();  // w = 0.9 - 0.025 * 0.9 (the old rate would give 0.81)
+    CHECK(w.item() == doctest::Approx(0.9 - 0.025 * 0.9).epsilon(1e-12));
+  }
+  // Adam at a fixed state: two copies take the same first step, then one takes its second at 3
+  // times the rate. Both update their moments alike, so its move is exactly 3 times the other's;
+  // with AdamW too, whose decay also scales with lr (w (1 - lr d) - lr u moves by lr (d w + u)).
+  for (const bool decoupled : {false, true}) {
+    CAPTURE(decoupled);
+    V a(Tensor<double>{2.0, -0.5}, true), b(Tensor<double>{2.0, -0.5}, true);
+    const nn::AdamOptions options{.lr = 0.01, .weight_decay = 0.1, .decoupled = decoupled};
+    nn::Adam<double> adam_a({a}, options), adam_b({b}, options);
+    grad_of(a);
+    grad_of(b);
+    adam_a.step();
+    adam_b.step();
+    REQUIRE(a.value() == b.value());
+    adam_b.set_lr(0.03);
+    CHECK(adam_b.lr() == 0.03);
+    CHECK(adam_a.lr() == 0.01);
+    const Tensor<double> start = a.value();
+    grad_of(a);
+    grad_of(b);
+    adam_a.step();
+    adam_b.step();
+    CHECK(adam_b.step_count() == 2);  // the state goes on: no restart of the bias correction
+    for (std::size_t i = 0; i < 2; ++i) {
+      const double move_a = a.value()(i) - start(i), move_b = b.value()(i) - start(i);
+      CHECK(move_a != 0.0);
+      CHECK(move_b == doctest::Approx(3.0 * move_a).epsilon(1e-12));
+    }
+  }
+  {
+    const V w(Tensor<double>{1.0}, true);
+    nn::SGD<double> sgd({w}, {.lr = 0.1});
+    nn::Adam<double> adam({w}, {.lr = 0.01});
+    nn::Optimizer<double>& base = adam;  // a schedule can take any optimizer
+    base.set_lr(0.002);
+    CHECK(adam.lr() == 0.002);
+    for (const double bad : {0.0, -0.1, std::nan(""), std::numeric_limits<double>::infinity()}) {
+      CAPTURE(bad);
+      CHECK_THROWS_AS(sgd.set_lr(bad), std::invalid_argument);
+      CHECK_THROWS_AS(adam.set_lr(bad), std::invalid_argument);
+    }
+    CHECK(sgd.lr() == 0.1);  // unchanged by the refused rates
+    CHECK(adam.lr() == 0.002);
+    CHECK_THROWS_WITH(sgd.set_lr(-0.5), doctest::Contains("SGD::set_lr: lr = -0.5"));
+    CHECK_THROWS_WITH(adam.set_lr(0), doctest::Contains("Adam::set_lr: lr = 0"));
+  }
+}
+
 TEST_CASE("dropout: zeroes and rescales in training, the identity in evaluation, reproducibly") {
   nn::Generator g(7);
   nn::Dropout<double> dropout(0.25, g);
