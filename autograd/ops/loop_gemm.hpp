@@ -4,7 +4,9 @@
 // Row-major C[m, n] = op(A) op(B) + beta C, op(A) [m, k] and op(B) [k, n], each read transposed
 // when asked; lda, ldb and ldc are the stored rows' lengths. Every C[i, j] starts from 0 (beta =
 // 0, C not read) or beta C[i, j] and adds a_ip b_pj for p in order from zero, as the plain loop
-// matmul used before for small products did, so that the course's figures keep their last digits.
+// matmul used before for small products did. The sums are then the definition's to the last bit
+// where no multiply and add are fused (WebAssembly; tests/loop_gemm_test.cpp checks it there);
+// natively GCC fuses them into FMAs where it chooses, here as in any other loop.
 //
 // The work is done in blocks of 4 rows by 8 columns of C held in registers for the whole sum over
 // p: each loaded row piece of op(B) serves 4 rows, and the 8 columns are whole SIMD registers

@@ -17,8 +17,9 @@ playground.wasm); COURSE_BACKPROP is the native tutorial's binary. The folder is
    its step limit; the engine's shape error naming matmul and two shapes; the engine's errors for
    a NaN input, a wrong array length and an unknown dataset; ag::gradcheck passed.
 2. headless Chromium takes a screenshot of the normal page after 2000 training steps (?inline:
-   trained on the page's thread, for the same reason), checked to be a PNG of the window's size
-   and not blank (decoded with zlib: many distinct colours, no colour covering almost all of it).
+   trained on the page's thread, for the same reason), and one at step 0, each checked to be a PNG
+   of the window's size and not blank (decoded with zlib: many distinct colours, no colour
+   covering almost all of it, the heat map's blue and orange there).
 
 Exit status: 0 every check passed, 1 a check failed, 2 the test could not run (a missing file, a
 process that did not start or timed out). Every process started here is killed at the end.
@@ -441,13 +442,17 @@ def main():
 
         print("screenshot:")
         width, height = 1280, 1600
-        shot = args.save_screenshot or os.path.join(scratch, "playground.png")
-        url = f"{server.url}index.html?inline&steps={args.screenshot_steps}"
-        screenshot(args.chromium, url, shot, width, height, budget_ms=15000, timeout=90)
-        shot_failures = check_screenshot(shot, width, height)
-        for f in shot_failures:
-            print("  FAIL " + f)
-        failures += shot_failures
+        # After training, and at step 0: the first frame's maps must stay on the canvas (a blank
+        # drawn after them went unseen while a later frame painted over it).
+        for steps in (args.screenshot_steps, 0):
+            shot = (args.save_screenshot if steps == args.screenshot_steps and args.save_screenshot
+                    else os.path.join(scratch, f"playground-{steps}.png"))
+            url = f"{server.url}index.html?inline&steps={steps}"
+            screenshot(args.chromium, url, shot, width, height, budget_ms=15000, timeout=90)
+            shot_failures = check_screenshot(shot, width, height)
+            for f in shot_failures:
+                print("  FAIL " + f)
+            failures += [f"at step {steps}: {f}" for f in shot_failures]
     except TestError as e:
         print(f"browser_test: could not run: {e}", file=sys.stderr)
         return 2

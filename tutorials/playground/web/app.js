@@ -351,8 +351,8 @@ class TrainingPanel {
   }
 
   start() {
+    this.drawEmpty();  // first: on this thread (?inline), sendConfig draws the first frame at once
     this.sendConfig();
-    this.drawEmpty();
     const steps = Number(params.get('steps') || 0);
     if (steps > 0) this.send({type: 'step', n: steps});
   }

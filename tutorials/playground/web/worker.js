@@ -174,15 +174,18 @@ class TrainingCore {
       const error = t.error();
       if (error) return {config, error};
       const measure = (n) => {
-        if (typeof t.timeSteps === 'function') return t.timeSteps(n);
+        if (typeof t.timeSteps === 'function') return checked(t.timeSteps(n));
         const start = now();
         checked(t.step(n));
         return now() - start;
       };
-      // Warm-up until the step's optimised code is in (see app.js's playgroundTimings): runs of
-      // 100 steps until three in a row agree within 5%, for at least 1.5 s and at most 5 s.
+      // Warm-up until the step's optimised code is in (see app.js's playgroundTimings): runs of at
+      // least 20 ms (well above the timer's resolution) until three in a row agree within 5%, for
+      // at least 1.5 s and at most 5 s.
+      let run = 100;
+      while (measure(run) < 20 && run < 1e6) run *= 2;
       for (const begin = now(), recent = []; ;) {
-        recent.push(measure(100));
+        recent.push(measure(run));
         if (recent.length > 3) recent.shift();
         const elapsed = now() - begin;
         if (elapsed > 5000 || (elapsed > 1500 && recent.length === 3 && Math.max(...recent) < 1.05 * Math.min(...recent))) break;
