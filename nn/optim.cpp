@@ -112,7 +112,7 @@ void SGD<T>::step() {
 
 template <class T>
 void SGD<T>::set_lr(double lr) {
-  require(std::isfinite(lr) && lr > 0, "SGD::set_lr", "lr", lr, "finite and > 0");
+  require(std::isfinite(lr) && lr >= 0, "SGD::set_lr", "lr", lr, "finite and >= 0");
   options_.lr = lr;
 }
 
@@ -178,7 +178,7 @@ void Adam<T>::step() {
 
 template <class T>
 void Adam<T>::set_lr(double lr) {
-  require(std::isfinite(lr) && lr > 0, "Adam::set_lr", "lr", lr, "finite and > 0");
+  require(std::isfinite(lr) && lr >= 0, "Adam::set_lr", "lr", lr, "finite and >= 0");
   options_.lr = lr;
 }
 

@@ -28,7 +28,8 @@ class Optimizer {
   // calls set_lr between steps (PyTorch's `param_groups[0]["lr"] = x`); nothing else of the
   // state changes (Adam's moments and step count stay). Every optimizer has a rate, so a schedule
   // can take any Optimizer&. set_lr throws std::invalid_argument, naming the optimizer and the
-  // value, unless the rate is finite and above 0, and then leaves the rate as it was.
+  // value, unless the rate is finite and at least 0 (as the constructors ask, and PyTorch: a
+  // cosine schedule ends at 0), and then leaves the rate as it was.
   virtual double lr() const = 0;
   virtual void set_lr(double lr) = 0;
 

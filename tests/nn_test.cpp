@@ -367,7 +367,7 @@ TEST_CASE("set_lr changes the next step's rate and nothing else, lr reports it, 
     nn::Optimizer<double>& base = adam;  // a schedule can take any optimizer
     base.set_lr(0.002);
     CHECK(adam.lr() == 0.002);
-    for (const double bad : {0.0, -0.1, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    for (const double bad : {-0.1, -1e-300, std::nan(""), std::numeric_limits<double>::infinity()}) {
       CAPTURE(bad);
       CHECK_THROWS_AS(sgd.set_lr(bad), std::invalid_argument);
       CHECK_THROWS_AS(adam.set_lr(bad), std::invalid_argument);
@@ -375,7 +375,9 @@ TEST_CASE("set_lr changes the next step's rate and nothing else, lr reports it, 
     CHECK(sgd.lr() == 0.1);  // unchanged by the refused rates
     CHECK(adam.lr() == 0.002);
     CHECK_THROWS_WITH(sgd.set_lr(-0.5), doctest::Contains("SGD::set_lr: lr = -0.5"));
-    CHECK_THROWS_WITH(adam.set_lr(0), doctest::Contains("Adam::set_lr: lr = 0"));
+    CHECK_THROWS_WITH(adam.set_lr(-2), doctest::Contains("Adam::set_lr: lr = -2"));
+    adam.set_lr(0);  // the end of a schedule that decays to 0, as the constructors allow
+    CHECK(adam.lr() == 0);
   }
 }
 
