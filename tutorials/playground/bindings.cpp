@@ -70,9 +70,9 @@ val course_step_values(double x1, double x2, double y, double alpha, double w1a,
     const CourseInput in{x1, x2, y, alpha, {w1a, w1b, w1c, w1d}, {w2a, w2b, w2c, w2d}, {w3a, w3b}};
     const CourseStep s = course_step(in, with_graph);
     double* f = figures_buffer.data();
-    for (const double v : {s.in_h12[0], s.a_h12[0], s.in_h12[1], s.a_h12[1], s.in_h34[0], s.a_h34[0], s.in_h34[1],
-                           s.a_h34[1], s.in_y, s.a_y, s.loss, s.delta_y, s.delta_h12[0], s.delta_h12[1],
-                           s.delta_h34[0], s.delta_h34[1]}) {
+    for (const double v :
+         {s.in_h12[0], s.a_h12[0], s.in_h12[1], s.a_h12[1], s.in_h34[0], s.a_h34[0], s.in_h34[1], s.a_h34[1], s.in_y,
+          s.a_y, s.loss, s.delta_y, s.delta_h12[0], s.delta_h12[1], s.delta_h34[0], s.delta_h34[1]}) {
       *f++ = v;
     }
     f = std::copy(s.grad_w1.begin(), s.grad_w1.end(), f);
@@ -83,7 +83,9 @@ val course_step_values(double x1, double x2, double y, double alpha, double w1a,
     std::copy(s.updated.w3.begin(), s.updated.w3.end(), f);
     // The view made last: a string handed to JavaScript is copied through malloc, which may grow
     // the memory and so detach a view made before it.
-    const auto figures = [] { return val(emscripten::typed_memory_view(figures_buffer.size(), figures_buffer.data())); };
+    const auto figures = [] {
+      return val(emscripten::typed_memory_view(figures_buffer.size(), figures_buffer.data()));
+    };
     if (!with_graph) return figures();
     val out = val::object();
     out.set("graph", s.graph);
