@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "autograd/allocator.hpp"
+
 namespace ag::detail {
 
 // C's rows [0, R) and columns [0, W), C at c: op(A)(r, p) is a[r * a_row + p * a_col], op(B)(p, w)
@@ -58,7 +60,9 @@ inline void gemm_rows(std::size_t n, std::size_t k, const T* a, std::size_t a_ro
 template <class T>
 void loop_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
                std::size_t ldb, T beta, T* c, std::size_t ldc) {
-  std::vector<T> b_rows;
+  // From the engine's block cache: matmul's backward asks for A B^T on every step, and a fresh
+  // malloc for each would go to the system's allocator each time.
+  std::vector<T, CachingAllocator<T>> b_rows;
   if (tb) {  // op(B) = B^T, B stored [n, k]: copied into [k, n]
     b_rows.resize(k * n);
     for (std::size_t j = 0; j < n; ++j) {
